@@ -1,0 +1,2 @@
+//! Async Apache Kafka client on tokio.
+#![forbid(unsafe_code)]

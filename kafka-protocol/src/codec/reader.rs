@@ -1,0 +1,442 @@
+use bytes::Bytes;
+
+use super::Uuid;
+use crate::error::{DecodeError, DecodeErrorKind};
+
+/// A bounded cursor over input bytes.
+///
+/// Every read checks the bytes left first; a sub-reader made with [`Reader::take`] cannot run
+/// past its length prefix. When the reader was made from [`Bytes`], `bytes` and `records` fields
+/// come out as zero-copy slices of that buffer.
+#[derive(Debug, Clone)]
+pub struct Reader<'a> {
+    data: &'a [u8],
+    owner: Option<&'a Bytes>,
+    pos: usize,
+    end: usize,
+}
+
+impl<'a> Reader<'a> {
+    /// A reader over a borrowed slice; byte fields are copied out.
+    pub fn new(data: &'a [u8]) -> Self {
+        Self {
+            data,
+            owner: None,
+            pos: 0,
+            end: data.len(),
+        }
+    }
+
+    /// A reader over shared bytes; byte fields are zero-copy slices of `data`.
+    pub fn from_bytes(data: &'a Bytes) -> Self {
+        Self {
+            data: data.as_ref(),
+            owner: Some(data),
+            pos: 0,
+            end: data.len(),
+        }
+    }
+
+    /// Bytes not yet read.
+    #[inline]
+    pub fn remaining(&self) -> usize {
+        self.end - self.pos
+    }
+
+    /// Offset of the next byte, counted from the start of the whole input.
+    #[inline]
+    pub fn position(&self) -> usize {
+        self.pos
+    }
+
+    /// True when everything was read.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.pos == self.end
+    }
+
+    /// An error of `kind` at the current position.
+    #[cold]
+    pub fn error(&self, kind: DecodeErrorKind) -> DecodeError {
+        DecodeError::new(kind, self.pos)
+    }
+
+    /// Fails with [`DecodeErrorKind::TrailingData`] unless everything was read.
+    pub fn finish(&self) -> Result<(), DecodeError> {
+        if self.is_empty() {
+            Ok(())
+        } else {
+            Err(self.error(DecodeErrorKind::TrailingData(self.remaining())))
+        }
+    }
+
+    #[cold]
+    fn eof(&self, needed: usize) -> DecodeError {
+        self.error(DecodeErrorKind::UnexpectedEof {
+            needed,
+            remaining: self.remaining(),
+        })
+    }
+
+    /// The next `n` bytes as a slice, advancing past them.
+    #[inline]
+    pub fn slice(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
+        if n > self.remaining() {
+            return Err(self.eof(n));
+        }
+        let start = self.pos;
+        self.pos += n;
+        Ok(&self.data[start..self.pos])
+    }
+
+    /// The next `n` bytes as [`Bytes`]: a zero-copy slice when the input is shared.
+    #[inline]
+    pub fn bytes(&mut self, n: usize) -> Result<Bytes, DecodeError> {
+        if n > self.remaining() {
+            return Err(self.eof(n));
+        }
+        let start = self.pos;
+        self.pos += n;
+        Ok(match self.owner {
+            Some(owner) => owner.slice(start..self.pos),
+            None => Bytes::copy_from_slice(&self.data[start..self.pos]),
+        })
+    }
+
+    /// A sub-reader over the next `n` bytes, which this reader skips.
+    pub fn take(&mut self, n: usize) -> Result<Reader<'a>, DecodeError> {
+        if n > self.remaining() {
+            return Err(self.error(DecodeErrorKind::LengthExceedsInput {
+                claimed: n as u64,
+                remaining: self.remaining(),
+            }));
+        }
+        let sub = Reader {
+            data: self.data,
+            owner: self.owner,
+            pos: self.pos,
+            end: self.pos + n,
+        };
+        self.pos += n;
+        Ok(sub)
+    }
+
+    #[inline]
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], DecodeError> {
+        if N > self.remaining() {
+            return Err(self.eof(N));
+        }
+        let mut out = [0u8; N];
+        out.copy_from_slice(&self.data[self.pos..self.pos + N]);
+        self.pos += N;
+        Ok(out)
+    }
+
+    /// An `int8`.
+    #[inline]
+    pub fn i8(&mut self) -> Result<i8, DecodeError> {
+        Ok(i8::from_be_bytes(self.array()?))
+    }
+    /// An `int16`, big-endian.
+    #[inline]
+    pub fn i16(&mut self) -> Result<i16, DecodeError> {
+        Ok(i16::from_be_bytes(self.array()?))
+    }
+    /// A `uint16`, big-endian.
+    #[inline]
+    pub fn u16(&mut self) -> Result<u16, DecodeError> {
+        Ok(u16::from_be_bytes(self.array()?))
+    }
+    /// An `int32`, big-endian.
+    #[inline]
+    pub fn i32(&mut self) -> Result<i32, DecodeError> {
+        Ok(i32::from_be_bytes(self.array()?))
+    }
+    /// A `uint32`, big-endian.
+    #[inline]
+    pub fn u32(&mut self) -> Result<u32, DecodeError> {
+        Ok(u32::from_be_bytes(self.array()?))
+    }
+    /// An `int64`, big-endian.
+    #[inline]
+    pub fn i64(&mut self) -> Result<i64, DecodeError> {
+        Ok(i64::from_be_bytes(self.array()?))
+    }
+    /// A `float64`, IEEE 754 big-endian.
+    #[inline]
+    pub fn f64(&mut self) -> Result<f64, DecodeError> {
+        Ok(f64::from_be_bytes(self.array()?))
+    }
+    /// A `uuid`: 16 bytes.
+    #[inline]
+    pub fn uuid(&mut self) -> Result<Uuid, DecodeError> {
+        Ok(Uuid(self.array()?))
+    }
+
+    /// A `bool`: Java reads any non-zero byte as true, but only 0 and 1 re-encode to the same
+    /// bytes, so anything else is an error here.
+    #[inline]
+    pub fn bool(&mut self) -> Result<bool, DecodeError> {
+        match self.array::<1>()?[0] {
+            0 => Ok(false),
+            1 => Ok(true),
+            b => {
+                self.pos -= 1;
+                Err(self.error(DecodeErrorKind::InvalidBool(b)))
+            }
+        }
+    }
+
+    /// An unsigned varint of at most 5 bytes (KIP-482 lengths, counts and tags).
+    #[inline]
+    pub fn unsigned_varint(&mut self) -> Result<u32, DecodeError> {
+        let mut value: u32 = 0;
+        for i in 0..5 {
+            let Some(&b) = self.data[..self.end].get(self.pos) else {
+                return Err(self.eof(1));
+            };
+            self.pos += 1;
+            // The fifth byte may carry only the top 4 bits of a u32.
+            if i == 4 && b > 0x0f {
+                return Err(self.error(DecodeErrorKind::VarintTooLong));
+            }
+            value |= u32::from(b & 0x7f) << (7 * i);
+            if b & 0x80 == 0 {
+                return Ok(value);
+            }
+        }
+        Err(self.error(DecodeErrorKind::VarintTooLong))
+    }
+
+    /// An unsigned varint of at most 10 bytes.
+    #[inline]
+    pub fn unsigned_varlong(&mut self) -> Result<u64, DecodeError> {
+        let mut value: u64 = 0;
+        for i in 0..10 {
+            let Some(&b) = self.data[..self.end].get(self.pos) else {
+                return Err(self.eof(1));
+            };
+            self.pos += 1;
+            if i == 9 && b > 0x01 {
+                return Err(self.error(DecodeErrorKind::VarintTooLong));
+            }
+            value |= u64::from(b & 0x7f) << (7 * i);
+            if b & 0x80 == 0 {
+                return Ok(value);
+            }
+        }
+        Err(self.error(DecodeErrorKind::VarintTooLong))
+    }
+
+    /// A zigzag-encoded `varint` (record fields).
+    #[inline]
+    pub fn varint(&mut self) -> Result<i32, DecodeError> {
+        let raw = self.unsigned_varint()?;
+        Ok(((raw >> 1) as i32) ^ -((raw & 1) as i32))
+    }
+
+    /// A zigzag-encoded `varlong` (record fields).
+    #[inline]
+    pub fn varlong(&mut self) -> Result<i64, DecodeError> {
+        let raw = self.unsigned_varlong()?;
+        Ok(((raw >> 1) as i64) ^ -((raw & 1) as i64))
+    }
+
+    /// Reads a length prefix: int16 (`compact == false`) or unsigned varint minus one. `None`
+    /// means null. The length is checked against the bytes left.
+    #[inline]
+    fn string_len(&mut self, compact: bool) -> Result<Option<usize>, DecodeError> {
+        let len: i64 = if compact {
+            i64::from(self.unsigned_varint()?) - 1
+        } else {
+            i64::from(self.i16()?)
+        };
+        self.checked_len(len)
+    }
+
+    #[inline]
+    fn bytes_len(&mut self, compact: bool) -> Result<Option<usize>, DecodeError> {
+        let len: i64 = if compact {
+            i64::from(self.unsigned_varint()?) - 1
+        } else {
+            i64::from(self.i32()?)
+        };
+        self.checked_len(len)
+    }
+
+    #[inline]
+    fn checked_len(&self, len: i64) -> Result<Option<usize>, DecodeError> {
+        if len < 0 {
+            return Ok(None);
+        }
+        if len as u64 > self.remaining() as u64 {
+            return Err(self.error(DecodeErrorKind::LengthExceedsInput {
+                claimed: len as u64,
+                remaining: self.remaining(),
+            }));
+        }
+        Ok(Some(len as usize))
+    }
+
+    fn utf8(&mut self, n: usize) -> Result<String, DecodeError> {
+        let start = self.pos;
+        let raw = self.slice(n)?;
+        match std::str::from_utf8(raw) {
+            Ok(s) => Ok(s.to_owned()),
+            Err(_) => Err(DecodeError::new(DecodeErrorKind::InvalidUtf8, start)),
+        }
+    }
+
+    /// A nullable `string` (int16 length) or compact string (varint length + 1).
+    #[inline]
+    pub fn nullable_string(&mut self, compact: bool) -> Result<Option<String>, DecodeError> {
+        match self.string_len(compact)? {
+            None => Ok(None),
+            Some(n) => self.utf8(n).map(Some),
+        }
+    }
+
+    /// A non-nullable `string`; a negative length is an error.
+    #[inline]
+    pub fn string(&mut self, compact: bool) -> Result<String, DecodeError> {
+        let at = self.pos;
+        match self.string_len(compact)? {
+            None => Err(DecodeError::new(DecodeErrorKind::UnexpectedNull, at)),
+            Some(n) => self.utf8(n),
+        }
+    }
+
+    /// Nullable `bytes` (int32 length) or compact bytes.
+    #[inline]
+    pub fn nullable_bytes(&mut self, compact: bool) -> Result<Option<Bytes>, DecodeError> {
+        match self.bytes_len(compact)? {
+            None => Ok(None),
+            Some(n) => self.bytes(n).map(Some),
+        }
+    }
+
+    /// Non-nullable `bytes`; a negative length is an error.
+    #[inline]
+    pub fn bytes_field(&mut self, compact: bool) -> Result<Bytes, DecodeError> {
+        let at = self.pos;
+        match self.bytes_len(compact)? {
+            None => Err(DecodeError::new(DecodeErrorKind::UnexpectedNull, at)),
+            Some(n) => self.bytes(n),
+        }
+    }
+
+    /// An array count: int32 or compact (varint minus one). `None` means null. Like the Java
+    /// client, a count larger than the bytes left is rejected before anything is allocated.
+    #[inline]
+    pub fn array_len(&mut self, compact: bool) -> Result<Option<usize>, DecodeError> {
+        self.bytes_len(compact)
+    }
+
+    /// A non-nullable array count.
+    #[inline]
+    pub fn array_len_required(&mut self, compact: bool) -> Result<usize, DecodeError> {
+        let at = self.pos;
+        match self.array_len(compact)? {
+            None => Err(DecodeError::new(DecodeErrorKind::UnexpectedNull, at)),
+            Some(n) => Ok(n),
+        }
+    }
+
+    /// A nullable struct marker: -1 for null, 1 for present.
+    pub fn struct_marker(&mut self) -> Result<bool, DecodeError> {
+        match self.i8()? {
+            -1 => Ok(false),
+            1 => Ok(true),
+            b => {
+                self.pos -= 1;
+                Err(self.error(DecodeErrorKind::InvalidStructMarker(b)))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn varints_match_known_encodings() {
+        let mut r = Reader::new(&[0x00, 0x01, 0x7f, 0x80, 0x01, 0xff, 0xff, 0xff, 0xff, 0x0f]);
+        assert_eq!(r.unsigned_varint().unwrap(), 0);
+        assert_eq!(r.unsigned_varint().unwrap(), 1);
+        assert_eq!(r.unsigned_varint().unwrap(), 127);
+        assert_eq!(r.unsigned_varint().unwrap(), 128);
+        assert_eq!(r.unsigned_varint().unwrap(), u32::MAX);
+        assert!(r.is_empty());
+        // zigzag: 1 -> -1, 2 -> 1, 3 -> -2
+        let mut r = Reader::new(&[0x01, 0x02, 0x03]);
+        assert_eq!(r.varint().unwrap(), -1);
+        assert_eq!(r.varint().unwrap(), 1);
+        assert_eq!(r.varint().unwrap(), -2);
+    }
+
+    #[test]
+    fn overlong_varint_is_rejected() {
+        let mut r = Reader::new(&[0xff, 0xff, 0xff, 0xff, 0x1f]);
+        assert_eq!(
+            r.unsigned_varint().unwrap_err().kind(),
+            &DecodeErrorKind::VarintTooLong
+        );
+        let mut r = Reader::new(&[0x80, 0x80]);
+        assert!(matches!(
+            r.unsigned_varint().unwrap_err().kind(),
+            DecodeErrorKind::UnexpectedEof { .. }
+        ));
+    }
+
+    #[test]
+    fn huge_lengths_fail_before_allocating() {
+        // An int32 array count of 2^31-1 with four bytes behind it.
+        let mut r = Reader::new(&[0x7f, 0xff, 0xff, 0xff, 0, 0, 0, 0]);
+        let err = r.array_len(false).unwrap_err();
+        assert_eq!(
+            err.kind(),
+            &DecodeErrorKind::LengthExceedsInput {
+                claimed: i32::MAX as u64,
+                remaining: 4
+            }
+        );
+        // A compact string of 2 GiB.
+        let mut r = Reader::new(&[0x81, 0x80, 0x80, 0x80, 0x08, b'a']);
+        assert!(matches!(
+            r.string(true).unwrap_err().kind(),
+            DecodeErrorKind::LengthExceedsInput { .. }
+        ));
+    }
+
+    #[test]
+    fn sub_reader_is_bounded() {
+        let data = Bytes::from_static(&[0, 0, 0, 2, 9, 9, 7]);
+        let mut r = Reader::from_bytes(&data);
+        assert_eq!(r.i32().unwrap(), 2);
+        let mut sub = r.take(2).unwrap();
+        assert_eq!(sub.bytes(2).unwrap(), Bytes::from_static(&[9, 9]));
+        assert!(sub.i8().is_err());
+        assert_eq!(r.i8().unwrap(), 7);
+    }
+
+    #[test]
+    fn strings_and_nulls() {
+        let mut r = Reader::new(&[
+            0xff, 0xff, 0x00, 0x02, b'h', b'i', 0x00, 0x03, b'h', b'i', b'!',
+        ]);
+        assert_eq!(r.nullable_string(false).unwrap(), None);
+        assert_eq!(r.string(false).unwrap(), "hi");
+        assert_eq!(r.nullable_string(false).unwrap().as_deref(), Some("hi!"));
+        let mut r = Reader::new(&[0x00]);
+        assert_eq!(
+            r.string(true).unwrap_err().kind(),
+            &DecodeErrorKind::UnexpectedNull
+        );
+        let mut r = Reader::new(&[0x00, 0x01, 0xff]);
+        assert_eq!(
+            r.string(false).unwrap_err().kind(),
+            &DecodeErrorKind::InvalidUtf8
+        );
+    }
+}

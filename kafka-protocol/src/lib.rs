@@ -1,0 +1,12 @@
+//! Sans-IO codec for the Apache Kafka wire protocol.
+//!
+//! Bytes in, typed values out, and back, byte for byte: every request and response of every API
+//! key at every version from Kafka 0.8 to 4.x, request and response headers, framing, and record
+//! batches. No I/O, no clock, no panics on any input.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod codec;
+pub mod error;
+
+pub use error::{DecodeError, DecodeErrorKind, EncodeError};
