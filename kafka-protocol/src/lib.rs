@@ -6,7 +6,14 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod api_key;
 pub mod codec;
 pub mod error;
+#[allow(missing_docs)]
+pub mod generated;
+pub mod message;
 
+pub use api_key::ApiKey;
 pub use error::{DecodeError, DecodeErrorKind, EncodeError};
+pub use generated::{RequestBody, ResponseBody};
+pub use message::{Message, Request, Response};
