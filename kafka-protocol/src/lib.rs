@@ -7,6 +7,8 @@
 #![warn(missing_docs)]
 
 pub mod api_key;
+#[cfg(feature = "arbitrary")]
+pub mod arbitrary_support;
 pub mod codec;
 pub mod error;
 #[allow(missing_docs)]

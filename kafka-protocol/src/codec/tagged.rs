@@ -8,7 +8,6 @@ use crate::error::{DecodeError, DecodeErrorKind};
 /// A tagged field this codec does not know, kept as raw bytes so that it is written back as it
 /// came.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct RawTaggedField {
     /// The field's tag.
     pub tag: u32,

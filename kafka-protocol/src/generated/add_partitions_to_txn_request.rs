@@ -10,7 +10,6 @@ use bytes::{BufMut, Bytes, BytesMut};
 
 /// `AddPartitionsToTxnRequest`: versions 0-5.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct AddPartitionsToTxnRequest {
     /// `Transactions`: versions 4-5.
     pub transactions: Vec<AddPartitionsToTxnTransaction>,
@@ -188,9 +187,61 @@ impl AddPartitionsToTxnRequest {
     }
 }
 
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for AddPartitionsToTxnRequest {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        if version >= 4 {
+            this.transactions = {
+                let n = u.int_in_range(0..=3usize)?;
+                let mut items = Vec::with_capacity(n);
+                for _ in 0..n {
+                    items.push(AddPartitionsToTxnTransaction::arbitrary_versioned(
+                        u, version,
+                    )?);
+                }
+                items
+            };
+        }
+        if version <= 3 {
+            this.v3_and_below_transactional_id = arbitrary_string(u)?;
+        }
+        if version <= 3 {
+            this.v3_and_below_producer_id = u.arbitrary()?;
+        }
+        if version <= 3 {
+            this.v3_and_below_producer_epoch = u.arbitrary()?;
+        }
+        if version <= 3 {
+            this.v3_and_below_topics = {
+                let n = u.int_in_range(0..=3usize)?;
+                let mut items = Vec::with_capacity(n);
+                for _ in 0..n {
+                    items.push(AddPartitionsToTxnTopic::arbitrary_versioned(u, version)?);
+                }
+                items
+            };
+        }
+        if version >= 3 {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
+    }
+}
+
 /// `AddPartitionsToTxnTransaction`: versions 0-5.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct AddPartitionsToTxnTransaction {
     /// `TransactionalId`: versions 4-5.
     pub transactional_id: String,
@@ -358,9 +409,52 @@ impl AddPartitionsToTxnTransaction {
     }
 }
 
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for AddPartitionsToTxnTransaction {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        if version >= 4 {
+            this.transactional_id = arbitrary_string(u)?;
+        }
+        if version >= 4 {
+            this.producer_id = u.arbitrary()?;
+        }
+        if version >= 4 {
+            this.producer_epoch = u.arbitrary()?;
+        }
+        if version >= 4 {
+            this.verify_only = u.arbitrary()?;
+        }
+        if version >= 4 {
+            this.topics = {
+                let n = u.int_in_range(0..=3usize)?;
+                let mut items = Vec::with_capacity(n);
+                for _ in 0..n {
+                    items.push(AddPartitionsToTxnTopic::arbitrary_versioned(u, version)?);
+                }
+                items
+            };
+        }
+        if version >= 3 {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
+    }
+}
+
 /// `AddPartitionsToTxnTopic`: versions 0-5.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct AddPartitionsToTxnTopic {
     /// `Name`: versions 0-5.
     pub name: String,
@@ -446,6 +540,37 @@ impl AddPartitionsToTxnTopic {
             });
         }
         Ok(())
+    }
+}
+
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for AddPartitionsToTxnTopic {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        this.name = arbitrary_string(u)?;
+        this.partitions = {
+            let n = u.int_in_range(0..=3usize)?;
+            let mut items = Vec::with_capacity(n);
+            for _ in 0..n {
+                items.push(u.arbitrary()?);
+            }
+            items
+        };
+        if version >= 3 {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
     }
 }
 

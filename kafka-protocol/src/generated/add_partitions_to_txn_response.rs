@@ -10,7 +10,6 @@ use bytes::{BufMut, Bytes, BytesMut};
 
 /// `AddPartitionsToTxnResponse`: versions 0-5.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct AddPartitionsToTxnResponse {
     /// `ThrottleTimeMs`: versions 0-5.
     pub throttle_time_ms: i32,
@@ -151,9 +150,56 @@ impl AddPartitionsToTxnResponse {
     }
 }
 
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for AddPartitionsToTxnResponse {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        this.throttle_time_ms = u.arbitrary()?;
+        if version >= 4 {
+            this.error_code = u.arbitrary()?;
+        }
+        if version >= 4 {
+            this.results_by_transaction = {
+                let n = u.int_in_range(0..=3usize)?;
+                let mut items = Vec::with_capacity(n);
+                for _ in 0..n {
+                    items.push(AddPartitionsToTxnResult::arbitrary_versioned(u, version)?);
+                }
+                items
+            };
+        }
+        if version <= 3 {
+            this.results_by_topic_v3_and_below = {
+                let n = u.int_in_range(0..=3usize)?;
+                let mut items = Vec::with_capacity(n);
+                for _ in 0..n {
+                    items.push(AddPartitionsToTxnTopicResult::arbitrary_versioned(
+                        u, version,
+                    )?);
+                }
+                items
+            };
+        }
+        if version >= 3 {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
+    }
+}
+
 /// `AddPartitionsToTxnResult`: versions 0-5.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct AddPartitionsToTxnResult {
     /// `TransactionalId`: versions 4-5.
     pub transactional_id: String,
@@ -264,9 +310,45 @@ impl AddPartitionsToTxnResult {
     }
 }
 
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for AddPartitionsToTxnResult {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        if version >= 4 {
+            this.transactional_id = arbitrary_string(u)?;
+        }
+        if version >= 4 {
+            this.topic_results = {
+                let n = u.int_in_range(0..=3usize)?;
+                let mut items = Vec::with_capacity(n);
+                for _ in 0..n {
+                    items.push(AddPartitionsToTxnTopicResult::arbitrary_versioned(
+                        u, version,
+                    )?);
+                }
+                items
+            };
+        }
+        if version >= 3 {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
+    }
+}
+
 /// `AddPartitionsToTxnTopicResult`: versions 0-5.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct AddPartitionsToTxnTopicResult {
     /// `Name`: versions 0-5.
     pub name: String,
@@ -355,9 +437,41 @@ impl AddPartitionsToTxnTopicResult {
     }
 }
 
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for AddPartitionsToTxnTopicResult {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        this.name = arbitrary_string(u)?;
+        this.results_by_partition = {
+            let n = u.int_in_range(0..=3usize)?;
+            let mut items = Vec::with_capacity(n);
+            for _ in 0..n {
+                items.push(AddPartitionsToTxnPartitionResult::arbitrary_versioned(
+                    u, version,
+                )?);
+            }
+            items
+        };
+        if version >= 3 {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
+    }
+}
+
 /// `AddPartitionsToTxnPartitionResult`: versions 0-5.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct AddPartitionsToTxnPartitionResult {
     /// `PartitionIndex`: versions 0-5.
     pub partition_index: i32,
@@ -433,6 +547,30 @@ impl AddPartitionsToTxnPartitionResult {
             });
         }
         Ok(())
+    }
+}
+
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for AddPartitionsToTxnPartitionResult {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        this.partition_index = u.arbitrary()?;
+        this.partition_error_code = u.arbitrary()?;
+        if version >= 3 {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
     }
 }
 

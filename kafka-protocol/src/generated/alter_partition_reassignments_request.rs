@@ -10,7 +10,6 @@ use bytes::{BufMut, Bytes, BytesMut};
 
 /// `AlterPartitionReassignmentsRequest`: versions 0-1.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct AlterPartitionReassignmentsRequest {
     /// `TimeoutMs`: versions 0-1, default `60000`.
     pub timeout_ms: i32,
@@ -119,9 +118,42 @@ impl AlterPartitionReassignmentsRequest {
     }
 }
 
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for AlterPartitionReassignmentsRequest {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        this.timeout_ms = u.arbitrary()?;
+        if version >= 1 {
+            this.allow_replication_factor_change = u.arbitrary()?;
+        }
+        this.topics = {
+            let n = u.int_in_range(0..=3usize)?;
+            let mut items = Vec::with_capacity(n);
+            for _ in 0..n {
+                items.push(ReassignableTopic::arbitrary_versioned(u, version)?);
+            }
+            items
+        };
+        if true {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
+    }
+}
+
 /// `ReassignableTopic`: versions 0-1.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct ReassignableTopic {
     /// `Name`: versions 0-1.
     pub name: String,
@@ -210,9 +242,39 @@ impl ReassignableTopic {
     }
 }
 
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for ReassignableTopic {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        this.name = arbitrary_string(u)?;
+        this.partitions = {
+            let n = u.int_in_range(0..=3usize)?;
+            let mut items = Vec::with_capacity(n);
+            for _ in 0..n {
+                items.push(ReassignablePartition::arbitrary_versioned(u, version)?);
+            }
+            items
+        };
+        if true {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
+    }
+}
+
 /// `ReassignablePartition`: versions 0-1.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct ReassignablePartition {
     /// `PartitionIndex`: versions 0-1.
     pub partition_index: i32,
@@ -305,6 +367,41 @@ impl ReassignablePartition {
             });
         }
         Ok(())
+    }
+}
+
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for ReassignablePartition {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        this.partition_index = u.arbitrary()?;
+        this.replicas = if u.ratio(1, 4)? {
+            None
+        } else {
+            Some({
+                let n = u.int_in_range(0..=3usize)?;
+                let mut items = Vec::with_capacity(n);
+                for _ in 0..n {
+                    items.push(u.arbitrary()?);
+                }
+                items
+            })
+        };
+        if true {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
     }
 }
 

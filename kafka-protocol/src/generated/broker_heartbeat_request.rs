@@ -10,7 +10,6 @@ use bytes::{BufMut, Bytes, BytesMut};
 
 /// `BrokerHeartbeatRequest`: versions 0-2.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct BrokerHeartbeatRequest {
     /// `BrokerId`: versions 0-2.
     pub broker_id: i32,
@@ -194,6 +193,57 @@ impl BrokerHeartbeatRequest {
             });
         }
         Ok(())
+    }
+}
+
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for BrokerHeartbeatRequest {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        this.broker_id = u.arbitrary()?;
+        this.broker_epoch = u.arbitrary()?;
+        this.current_metadata_offset = u.arbitrary()?;
+        this.want_fence = u.arbitrary()?;
+        this.want_shut_down = u.arbitrary()?;
+        if version >= 1 {
+            this.offline_log_dirs = {
+                let n = u.int_in_range(0..=3usize)?;
+                let mut items = Vec::with_capacity(n);
+                for _ in 0..n {
+                    items.push(Uuid(u.arbitrary()?));
+                }
+                items
+            };
+        }
+        if version >= 2 {
+            this.cordoned_log_dirs = if u.ratio(1, 4)? {
+                None
+            } else {
+                Some({
+                    let n = u.int_in_range(0..=3usize)?;
+                    let mut items = Vec::with_capacity(n);
+                    for _ in 0..n {
+                        items.push(Uuid(u.arbitrary()?));
+                    }
+                    items
+                })
+            };
+        }
+        if true {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
     }
 }
 

@@ -10,7 +10,6 @@ use bytes::{BufMut, Bytes, BytesMut};
 
 /// `ConsumerGroupDescribeResponse`: versions 0-1.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct ConsumerGroupDescribeResponse {
     /// `ThrottleTimeMs`: versions 0-1.
     pub throttle_time_ms: i32,
@@ -99,9 +98,39 @@ impl ConsumerGroupDescribeResponse {
     }
 }
 
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for ConsumerGroupDescribeResponse {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        this.throttle_time_ms = u.arbitrary()?;
+        this.groups = {
+            let n = u.int_in_range(0..=3usize)?;
+            let mut items = Vec::with_capacity(n);
+            for _ in 0..n {
+                items.push(DescribedGroup::arbitrary_versioned(u, version)?);
+            }
+            items
+        };
+        if true {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
+    }
+}
+
 /// `DescribedGroup`: versions 0-1.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct DescribedGroup {
     /// `ErrorCode`: versions 0-1.
     pub error_code: i16,
@@ -246,9 +275,50 @@ impl DescribedGroup {
     }
 }
 
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for DescribedGroup {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        this.error_code = u.arbitrary()?;
+        this.error_message = if u.ratio(1, 4)? {
+            None
+        } else {
+            Some(arbitrary_string(u)?)
+        };
+        this.group_id = arbitrary_string(u)?;
+        this.group_state = arbitrary_string(u)?;
+        this.group_epoch = u.arbitrary()?;
+        this.assignment_epoch = u.arbitrary()?;
+        this.assignor_name = arbitrary_string(u)?;
+        this.members = {
+            let n = u.int_in_range(0..=3usize)?;
+            let mut items = Vec::with_capacity(n);
+            for _ in 0..n {
+                items.push(Member::arbitrary_versioned(u, version)?);
+            }
+            items
+        };
+        this.authorized_operations = u.arbitrary()?;
+        if true {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
+    }
+}
+
 /// `Member`: versions 0-1.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct Member {
     /// `MemberId`: versions 0-1.
     pub member_id: String,
@@ -413,9 +483,62 @@ impl Member {
     }
 }
 
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for Member {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        this.member_id = arbitrary_string(u)?;
+        this.instance_id = if u.ratio(1, 4)? {
+            None
+        } else {
+            Some(arbitrary_string(u)?)
+        };
+        this.rack_id = if u.ratio(1, 4)? {
+            None
+        } else {
+            Some(arbitrary_string(u)?)
+        };
+        this.member_epoch = u.arbitrary()?;
+        this.client_id = arbitrary_string(u)?;
+        this.client_host = arbitrary_string(u)?;
+        this.subscribed_topic_names = {
+            let n = u.int_in_range(0..=3usize)?;
+            let mut items = Vec::with_capacity(n);
+            for _ in 0..n {
+                items.push(arbitrary_string(u)?);
+            }
+            items
+        };
+        this.subscribed_topic_regex = if u.ratio(1, 4)? {
+            None
+        } else {
+            Some(arbitrary_string(u)?)
+        };
+        this.assignment = Assignment::arbitrary_versioned(u, version)?;
+        this.target_assignment = Assignment::arbitrary_versioned(u, version)?;
+        if version >= 1 {
+            this.member_type = u.arbitrary()?;
+        }
+        if true {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
+    }
+}
+
 /// `Assignment`: versions 0-1.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct Assignment {
     /// `TopicPartitions`: versions 0-1.
     pub topic_partitions: Vec<TopicPartitions>,
@@ -496,9 +619,38 @@ impl Assignment {
     }
 }
 
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for Assignment {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        this.topic_partitions = {
+            let n = u.int_in_range(0..=3usize)?;
+            let mut items = Vec::with_capacity(n);
+            for _ in 0..n {
+                items.push(TopicPartitions::arbitrary_versioned(u, version)?);
+            }
+            items
+        };
+        if true {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
+    }
+}
+
 /// `TopicPartitions`: versions 0-1.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct TopicPartitions {
     /// `TopicId`: versions 0-1.
     pub topic_id: Uuid,
@@ -592,6 +744,38 @@ impl TopicPartitions {
             });
         }
         Ok(())
+    }
+}
+
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for TopicPartitions {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        this.topic_id = Uuid(u.arbitrary()?);
+        this.topic_name = arbitrary_string(u)?;
+        this.partitions = {
+            let n = u.int_in_range(0..=3usize)?;
+            let mut items = Vec::with_capacity(n);
+            for _ in 0..n {
+                items.push(u.arbitrary()?);
+            }
+            items
+        };
+        if true {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
     }
 }
 

@@ -10,7 +10,6 @@ use bytes::{BufMut, Bytes, BytesMut};
 
 /// `CreateAclsRequest`: versions 0-3.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct CreateAclsRequest {
     /// `Creations`: versions 0-3.
     pub creations: Vec<AclCreation>,
@@ -91,9 +90,38 @@ impl CreateAclsRequest {
     }
 }
 
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for CreateAclsRequest {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        this.creations = {
+            let n = u.int_in_range(0..=3usize)?;
+            let mut items = Vec::with_capacity(n);
+            for _ in 0..n {
+                items.push(AclCreation::arbitrary_versioned(u, version)?);
+            }
+            items
+        };
+        if version >= 2 {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
+    }
+}
+
 /// `AclCreation`: versions 0-3.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct AclCreation {
     /// `ResourceType`: versions 0-3.
     pub resource_type: i8,
@@ -220,6 +248,37 @@ impl AclCreation {
             });
         }
         Ok(())
+    }
+}
+
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for AclCreation {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        this.resource_type = u.arbitrary()?;
+        this.resource_name = arbitrary_string(u)?;
+        if version >= 1 {
+            this.resource_pattern_type = u.arbitrary()?;
+        }
+        this.principal = arbitrary_string(u)?;
+        this.host = arbitrary_string(u)?;
+        this.operation = u.arbitrary()?;
+        this.permission_type = u.arbitrary()?;
+        if version >= 2 {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
     }
 }
 

@@ -10,7 +10,6 @@ use bytes::{BufMut, Bytes, BytesMut};
 
 /// `CreateDelegationTokenResponse`: versions 0-3.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct CreateDelegationTokenResponse {
     /// `ErrorCode`: versions 0-3.
     pub error_code: i16,
@@ -180,6 +179,43 @@ impl CreateDelegationTokenResponse {
             });
         }
         Ok(())
+    }
+}
+
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for CreateDelegationTokenResponse {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        this.error_code = u.arbitrary()?;
+        this.principal_type = arbitrary_string(u)?;
+        this.principal_name = arbitrary_string(u)?;
+        if version >= 3 {
+            this.token_requester_principal_type = arbitrary_string(u)?;
+        }
+        if version >= 3 {
+            this.token_requester_principal_name = arbitrary_string(u)?;
+        }
+        this.issue_timestamp_ms = u.arbitrary()?;
+        this.expiry_timestamp_ms = u.arbitrary()?;
+        this.max_timestamp_ms = u.arbitrary()?;
+        this.token_id = arbitrary_string(u)?;
+        this.hmac = arbitrary_bytes(u)?;
+        this.throttle_time_ms = u.arbitrary()?;
+        if version >= 2 {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
     }
 }
 

@@ -10,7 +10,6 @@ use bytes::{BufMut, Bytes, BytesMut};
 
 /// `CreateTopicsResponse`: versions 0-7.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct CreateTopicsResponse {
     /// `ThrottleTimeMs`: versions 2-7.
     pub throttle_time_ms: i32,
@@ -103,9 +102,41 @@ impl CreateTopicsResponse {
     }
 }
 
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for CreateTopicsResponse {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        if version >= 2 {
+            this.throttle_time_ms = u.arbitrary()?;
+        }
+        this.topics = {
+            let n = u.int_in_range(0..=3usize)?;
+            let mut items = Vec::with_capacity(n);
+            for _ in 0..n {
+                items.push(CreatableTopicResult::arbitrary_versioned(u, version)?);
+            }
+            items
+        };
+        if version >= 5 {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
+    }
+}
+
 /// `CreatableTopicResult`: versions 0-7.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct CreatableTopicResult {
     /// `Name`: versions 0-7.
     pub name: String,
@@ -283,9 +314,65 @@ impl CreatableTopicResult {
     }
 }
 
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for CreatableTopicResult {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        this.name = arbitrary_string(u)?;
+        if version >= 7 {
+            this.topic_id = Uuid(u.arbitrary()?);
+        }
+        this.error_code = u.arbitrary()?;
+        if version >= 1 {
+            this.error_message = if u.ratio(1, 4)? {
+                None
+            } else {
+                Some(arbitrary_string(u)?)
+            };
+        }
+        if version >= 5 {
+            this.topic_config_error_code = u.arbitrary()?;
+        }
+        if version >= 5 {
+            this.num_partitions = u.arbitrary()?;
+        }
+        if version >= 5 {
+            this.replication_factor = u.arbitrary()?;
+        }
+        if version >= 5 {
+            this.configs = if u.ratio(1, 4)? {
+                None
+            } else {
+                Some({
+                    let n = u.int_in_range(0..=3usize)?;
+                    let mut items = Vec::with_capacity(n);
+                    for _ in 0..n {
+                        items.push(CreatableTopicConfigs::arbitrary_versioned(u, version)?);
+                    }
+                    items
+                })
+            };
+        }
+        if version >= 5 {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
+    }
+}
+
 /// `CreatableTopicConfigs`: versions 0-7.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct CreatableTopicConfigs {
     /// `Name`: versions 5-7.
     pub name: String,
@@ -433,6 +520,47 @@ impl CreatableTopicConfigs {
             });
         }
         Ok(())
+    }
+}
+
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for CreatableTopicConfigs {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        if version >= 5 {
+            this.name = arbitrary_string(u)?;
+        }
+        if version >= 5 {
+            this.value = if u.ratio(1, 4)? {
+                None
+            } else {
+                Some(arbitrary_string(u)?)
+            };
+        }
+        if version >= 5 {
+            this.read_only = u.arbitrary()?;
+        }
+        if version >= 5 {
+            this.config_source = u.arbitrary()?;
+        }
+        if version >= 5 {
+            this.is_sensitive = u.arbitrary()?;
+        }
+        if version >= 5 {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
     }
 }
 

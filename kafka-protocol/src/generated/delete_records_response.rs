@@ -10,7 +10,6 @@ use bytes::{BufMut, Bytes, BytesMut};
 
 /// `DeleteRecordsResponse`: versions 0-2.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct DeleteRecordsResponse {
     /// `ThrottleTimeMs`: versions 0-2.
     pub throttle_time_ms: i32,
@@ -99,9 +98,39 @@ impl DeleteRecordsResponse {
     }
 }
 
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for DeleteRecordsResponse {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        this.throttle_time_ms = u.arbitrary()?;
+        this.topics = {
+            let n = u.int_in_range(0..=3usize)?;
+            let mut items = Vec::with_capacity(n);
+            for _ in 0..n {
+                items.push(DeleteRecordsTopicResult::arbitrary_versioned(u, version)?);
+            }
+            items
+        };
+        if version >= 2 {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
+    }
+}
+
 /// `DeleteRecordsTopicResult`: versions 0-2.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct DeleteRecordsTopicResult {
     /// `Name`: versions 0-2.
     pub name: String,
@@ -190,9 +219,41 @@ impl DeleteRecordsTopicResult {
     }
 }
 
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for DeleteRecordsTopicResult {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        this.name = arbitrary_string(u)?;
+        this.partitions = {
+            let n = u.int_in_range(0..=3usize)?;
+            let mut items = Vec::with_capacity(n);
+            for _ in 0..n {
+                items.push(DeleteRecordsPartitionResult::arbitrary_versioned(
+                    u, version,
+                )?);
+            }
+            items
+        };
+        if version >= 2 {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
+    }
+}
+
 /// `DeleteRecordsPartitionResult`: versions 0-2.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct DeleteRecordsPartitionResult {
     /// `PartitionIndex`: versions 0-2.
     pub partition_index: i32,
@@ -276,6 +337,31 @@ impl DeleteRecordsPartitionResult {
             });
         }
         Ok(())
+    }
+}
+
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for DeleteRecordsPartitionResult {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        this.partition_index = u.arbitrary()?;
+        this.low_watermark = u.arbitrary()?;
+        this.error_code = u.arbitrary()?;
+        if version >= 2 {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
     }
 }
 

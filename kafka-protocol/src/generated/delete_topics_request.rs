@@ -10,7 +10,6 @@ use bytes::{BufMut, Bytes, BytesMut};
 
 /// `DeleteTopicsRequest`: versions 0-6.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct DeleteTopicsRequest {
     /// `Topics`: versions 6.
     pub topics: Vec<DeleteTopicState>,
@@ -132,9 +131,51 @@ impl DeleteTopicsRequest {
     }
 }
 
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for DeleteTopicsRequest {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        if version >= 6 {
+            this.topics = {
+                let n = u.int_in_range(0..=3usize)?;
+                let mut items = Vec::with_capacity(n);
+                for _ in 0..n {
+                    items.push(DeleteTopicState::arbitrary_versioned(u, version)?);
+                }
+                items
+            };
+        }
+        if version <= 5 {
+            this.topic_names = {
+                let n = u.int_in_range(0..=3usize)?;
+                let mut items = Vec::with_capacity(n);
+                for _ in 0..n {
+                    items.push(arbitrary_string(u)?);
+                }
+                items
+            };
+        }
+        this.timeout_ms = u.arbitrary()?;
+        if version >= 4 {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
+    }
+}
+
 /// `DeleteTopicState`: versions 0-6.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct DeleteTopicState {
     /// `Name`: versions 6, nullable in 6, default `null`.
     pub name: Option<String>,
@@ -232,6 +273,38 @@ impl DeleteTopicState {
             });
         }
         Ok(())
+    }
+}
+
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for DeleteTopicState {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        if version >= 6 {
+            this.name = if u.ratio(1, 4)? {
+                None
+            } else {
+                Some(arbitrary_string(u)?)
+            };
+        }
+        if version >= 6 {
+            this.topic_id = Uuid(u.arbitrary()?);
+        }
+        if version >= 4 {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
     }
 }
 

@@ -10,7 +10,6 @@ use bytes::{BufMut, Bytes, BytesMut};
 
 /// `DescribeTopicPartitionsResponse`: versions 0.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct DescribeTopicPartitionsResponse {
     /// `ThrottleTimeMs`: versions 0.
     pub throttle_time_ms: i32,
@@ -119,9 +118,46 @@ impl DescribeTopicPartitionsResponse {
     }
 }
 
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for DescribeTopicPartitionsResponse {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        this.throttle_time_ms = u.arbitrary()?;
+        this.topics = {
+            let n = u.int_in_range(0..=3usize)?;
+            let mut items = Vec::with_capacity(n);
+            for _ in 0..n {
+                items.push(DescribeTopicPartitionsResponseTopic::arbitrary_versioned(
+                    u, version,
+                )?);
+            }
+            items
+        };
+        this.next_cursor = if u.ratio(1, 4)? {
+            None
+        } else {
+            Some(Cursor::arbitrary_versioned(u, version)?)
+        };
+        if true {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
+    }
+}
+
 /// `DescribeTopicPartitionsResponseTopic`: versions 0.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct DescribeTopicPartitionsResponseTopic {
     /// `ErrorCode`: versions 0.
     pub error_code: i16,
@@ -245,9 +281,49 @@ impl DescribeTopicPartitionsResponseTopic {
     }
 }
 
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for DescribeTopicPartitionsResponseTopic {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        this.error_code = u.arbitrary()?;
+        this.name = if u.ratio(1, 4)? {
+            None
+        } else {
+            Some(arbitrary_string(u)?)
+        };
+        this.topic_id = Uuid(u.arbitrary()?);
+        this.is_internal = u.arbitrary()?;
+        this.partitions = {
+            let n = u.int_in_range(0..=3usize)?;
+            let mut items = Vec::with_capacity(n);
+            for _ in 0..n {
+                items.push(
+                    DescribeTopicPartitionsResponsePartition::arbitrary_versioned(u, version)?,
+                );
+            }
+            items
+        };
+        this.topic_authorized_operations = u.arbitrary()?;
+        if true {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
+    }
+}
+
 /// `DescribeTopicPartitionsResponsePartition`: versions 0.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct DescribeTopicPartitionsResponsePartition {
     /// `ErrorCode`: versions 0.
     pub error_code: i16,
@@ -447,9 +523,82 @@ impl DescribeTopicPartitionsResponsePartition {
     }
 }
 
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for DescribeTopicPartitionsResponsePartition {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        this.error_code = u.arbitrary()?;
+        this.partition_index = u.arbitrary()?;
+        this.leader_id = u.arbitrary()?;
+        this.leader_epoch = u.arbitrary()?;
+        this.replica_nodes = {
+            let n = u.int_in_range(0..=3usize)?;
+            let mut items = Vec::with_capacity(n);
+            for _ in 0..n {
+                items.push(u.arbitrary()?);
+            }
+            items
+        };
+        this.isr_nodes = {
+            let n = u.int_in_range(0..=3usize)?;
+            let mut items = Vec::with_capacity(n);
+            for _ in 0..n {
+                items.push(u.arbitrary()?);
+            }
+            items
+        };
+        this.eligible_leader_replicas = if u.ratio(1, 4)? {
+            None
+        } else {
+            Some({
+                let n = u.int_in_range(0..=3usize)?;
+                let mut items = Vec::with_capacity(n);
+                for _ in 0..n {
+                    items.push(u.arbitrary()?);
+                }
+                items
+            })
+        };
+        this.last_known_elr = if u.ratio(1, 4)? {
+            None
+        } else {
+            Some({
+                let n = u.int_in_range(0..=3usize)?;
+                let mut items = Vec::with_capacity(n);
+                for _ in 0..n {
+                    items.push(u.arbitrary()?);
+                }
+                items
+            })
+        };
+        this.offline_replicas = {
+            let n = u.int_in_range(0..=3usize)?;
+            let mut items = Vec::with_capacity(n);
+            for _ in 0..n {
+                items.push(u.arbitrary()?);
+            }
+            items
+        };
+        if true {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
+    }
+}
+
 /// `Cursor`: versions 0.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct Cursor {
     /// `TopicName`: versions 0.
     pub topic_name: String,
@@ -525,6 +674,30 @@ impl Cursor {
             });
         }
         Ok(())
+    }
+}
+
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for Cursor {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        this.topic_name = arbitrary_string(u)?;
+        this.partition_index = u.arbitrary()?;
+        if true {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
     }
 }
 

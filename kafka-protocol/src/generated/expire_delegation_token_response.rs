@@ -10,7 +10,6 @@ use bytes::{BufMut, Bytes, BytesMut};
 
 /// `ExpireDelegationTokenResponse`: versions 0-2.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct ExpireDelegationTokenResponse {
     /// `ErrorCode`: versions 0-2.
     pub error_code: i16,
@@ -94,6 +93,31 @@ impl ExpireDelegationTokenResponse {
             });
         }
         Ok(())
+    }
+}
+
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for ExpireDelegationTokenResponse {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        this.error_code = u.arbitrary()?;
+        this.expiry_timestamp_ms = u.arbitrary()?;
+        this.throttle_time_ms = u.arbitrary()?;
+        if version >= 2 {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
     }
 }
 

@@ -10,7 +10,6 @@ use bytes::{BufMut, Bytes, BytesMut};
 
 /// `FetchRequest`: versions 0-18.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct FetchRequest {
     /// `ClusterId`: versions 12-18, nullable in 12-18, tagged (tag 0) in 12-18, default `null`.
     pub cluster_id: Option<String>,
@@ -265,9 +264,78 @@ impl FetchRequest {
     }
 }
 
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for FetchRequest {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        if version >= 12 {
+            this.cluster_id = if u.ratio(1, 4)? {
+                None
+            } else {
+                Some(arbitrary_string(u)?)
+            };
+        }
+        if version <= 14 {
+            this.replica_id = u.arbitrary()?;
+        }
+        if version >= 15 {
+            this.replica_state = ReplicaState::arbitrary_versioned(u, version)?;
+        }
+        this.max_wait_ms = u.arbitrary()?;
+        this.min_bytes = u.arbitrary()?;
+        if version >= 3 {
+            this.max_bytes = u.arbitrary()?;
+        }
+        if version >= 4 {
+            this.isolation_level = u.arbitrary()?;
+        }
+        if version >= 7 {
+            this.session_id = u.arbitrary()?;
+        }
+        if version >= 7 {
+            this.session_epoch = u.arbitrary()?;
+        }
+        this.topics = {
+            let n = u.int_in_range(0..=3usize)?;
+            let mut items = Vec::with_capacity(n);
+            for _ in 0..n {
+                items.push(FetchTopic::arbitrary_versioned(u, version)?);
+            }
+            items
+        };
+        if version >= 7 {
+            this.forgotten_topics_data = {
+                let n = u.int_in_range(0..=3usize)?;
+                let mut items = Vec::with_capacity(n);
+                for _ in 0..n {
+                    items.push(ForgottenTopic::arbitrary_versioned(u, version)?);
+                }
+                items
+            };
+        }
+        if version >= 11 {
+            this.rack_id = arbitrary_string(u)?;
+        }
+        if version >= 12 {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
+    }
+}
+
 /// `ReplicaState`: versions 0-18.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct ReplicaState {
     /// `ReplicaId`: versions 15-18, default `-1`.
     pub replica_id: i32,
@@ -368,9 +436,36 @@ impl ReplicaState {
     }
 }
 
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for ReplicaState {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        if version >= 15 {
+            this.replica_id = u.arbitrary()?;
+        }
+        if version >= 15 {
+            this.replica_epoch = u.arbitrary()?;
+        }
+        if version >= 12 {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
+    }
+}
+
 /// `FetchTopic`: versions 0-18.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct FetchTopic {
     /// `Topic`: versions 0-12.
     pub topic: String,
@@ -475,9 +570,44 @@ impl FetchTopic {
     }
 }
 
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for FetchTopic {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        if version <= 12 {
+            this.topic = arbitrary_string(u)?;
+        }
+        if version >= 13 {
+            this.topic_id = Uuid(u.arbitrary()?);
+        }
+        this.partitions = {
+            let n = u.int_in_range(0..=3usize)?;
+            let mut items = Vec::with_capacity(n);
+            for _ in 0..n {
+                items.push(FetchPartition::arbitrary_versioned(u, version)?);
+            }
+            items
+        };
+        if version >= 12 {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
+    }
+}
+
 /// `FetchPartition`: versions 0-18.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct FetchPartition {
     /// `Partition`: versions 0-18.
     pub partition: i32,
@@ -650,9 +780,48 @@ impl FetchPartition {
     }
 }
 
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for FetchPartition {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        this.partition = u.arbitrary()?;
+        if version >= 9 {
+            this.current_leader_epoch = u.arbitrary()?;
+        }
+        this.fetch_offset = u.arbitrary()?;
+        if version >= 12 {
+            this.last_fetched_epoch = u.arbitrary()?;
+        }
+        if version >= 5 {
+            this.log_start_offset = u.arbitrary()?;
+        }
+        this.partition_max_bytes = u.arbitrary()?;
+        if version >= 17 {
+            this.replica_directory_id = Uuid(u.arbitrary()?);
+        }
+        if version >= 18 {
+            this.high_watermark = u.arbitrary()?;
+        }
+        if version >= 12 {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
+    }
+}
+
 /// `ForgottenTopic`: versions 0-18.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct ForgottenTopic {
     /// `Topic`: versions 7-12.
     pub topic: String,
@@ -765,6 +934,44 @@ impl ForgottenTopic {
             });
         }
         Ok(())
+    }
+}
+
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for ForgottenTopic {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        if (version >= 7 && version <= 12) {
+            this.topic = arbitrary_string(u)?;
+        }
+        if version >= 13 {
+            this.topic_id = Uuid(u.arbitrary()?);
+        }
+        if version >= 7 {
+            this.partitions = {
+                let n = u.int_in_range(0..=3usize)?;
+                let mut items = Vec::with_capacity(n);
+                for _ in 0..n {
+                    items.push(u.arbitrary()?);
+                }
+                items
+            };
+        }
+        if version >= 12 {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
     }
 }
 

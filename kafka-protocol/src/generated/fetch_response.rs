@@ -10,7 +10,6 @@ use bytes::{BufMut, Bytes, BytesMut};
 
 /// `FetchResponse`: versions 0-18.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct FetchResponse {
     /// `ThrottleTimeMs`: versions 1-18.
     pub throttle_time_ms: i32,
@@ -173,9 +172,57 @@ impl FetchResponse {
     }
 }
 
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for FetchResponse {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        if version >= 1 {
+            this.throttle_time_ms = u.arbitrary()?;
+        }
+        if version >= 7 {
+            this.error_code = u.arbitrary()?;
+        }
+        if version >= 7 {
+            this.session_id = u.arbitrary()?;
+        }
+        this.responses = {
+            let n = u.int_in_range(0..=3usize)?;
+            let mut items = Vec::with_capacity(n);
+            for _ in 0..n {
+                items.push(FetchableTopicResponse::arbitrary_versioned(u, version)?);
+            }
+            items
+        };
+        if version >= 16 {
+            this.node_endpoints = {
+                let n = u.int_in_range(0..=3usize)?;
+                let mut items = Vec::with_capacity(n);
+                for _ in 0..n {
+                    items.push(NodeEndpoint::arbitrary_versioned(u, version)?);
+                }
+                items
+            };
+        }
+        if version >= 12 {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
+    }
+}
+
 /// `FetchableTopicResponse`: versions 0-18.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct FetchableTopicResponse {
     /// `Topic`: versions 0-12.
     pub topic: String,
@@ -280,9 +327,44 @@ impl FetchableTopicResponse {
     }
 }
 
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for FetchableTopicResponse {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        if version <= 12 {
+            this.topic = arbitrary_string(u)?;
+        }
+        if version >= 13 {
+            this.topic_id = Uuid(u.arbitrary()?);
+        }
+        this.partitions = {
+            let n = u.int_in_range(0..=3usize)?;
+            let mut items = Vec::with_capacity(n);
+            for _ in 0..n {
+                items.push(PartitionData::arbitrary_versioned(u, version)?);
+            }
+            items
+        };
+        if version >= 12 {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
+    }
+}
+
 /// `PartitionData`: versions 0-18.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct PartitionData {
     /// `PartitionIndex`: versions 0-18.
     pub partition_index: i32,
@@ -534,9 +616,70 @@ impl PartitionData {
     }
 }
 
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for PartitionData {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        this.partition_index = u.arbitrary()?;
+        this.error_code = u.arbitrary()?;
+        this.high_watermark = u.arbitrary()?;
+        if version >= 4 {
+            this.last_stable_offset = u.arbitrary()?;
+        }
+        if version >= 5 {
+            this.log_start_offset = u.arbitrary()?;
+        }
+        if version >= 12 {
+            this.diverging_epoch = EpochEndOffset::arbitrary_versioned(u, version)?;
+        }
+        if version >= 12 {
+            this.current_leader = LeaderIdAndEpoch::arbitrary_versioned(u, version)?;
+        }
+        if version >= 12 {
+            this.snapshot_id = SnapshotId::arbitrary_versioned(u, version)?;
+        }
+        if version >= 4 {
+            this.aborted_transactions = if u.ratio(1, 4)? {
+                None
+            } else {
+                Some({
+                    let n = u.int_in_range(0..=3usize)?;
+                    let mut items = Vec::with_capacity(n);
+                    for _ in 0..n {
+                        items.push(AbortedTransaction::arbitrary_versioned(u, version)?);
+                    }
+                    items
+                })
+            };
+        }
+        if version >= 11 {
+            this.preferred_read_replica = u.arbitrary()?;
+        }
+        this.records = if u.ratio(1, 4)? {
+            None
+        } else {
+            Some(arbitrary_bytes(u)?)
+        };
+        if version >= 12 {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
+    }
+}
+
 /// `EpochEndOffset`: versions 0-18.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct EpochEndOffset {
     /// `Epoch`: versions 12-18, default `-1`.
     pub epoch: i32,
@@ -637,9 +780,36 @@ impl EpochEndOffset {
     }
 }
 
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for EpochEndOffset {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        if version >= 12 {
+            this.epoch = u.arbitrary()?;
+        }
+        if version >= 12 {
+            this.end_offset = u.arbitrary()?;
+        }
+        if version >= 12 {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
+    }
+}
+
 /// `LeaderIdAndEpoch`: versions 0-18.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct LeaderIdAndEpoch {
     /// `LeaderId`: versions 12-18, default `-1`.
     pub leader_id: i32,
@@ -740,9 +910,36 @@ impl LeaderIdAndEpoch {
     }
 }
 
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for LeaderIdAndEpoch {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        if version >= 12 {
+            this.leader_id = u.arbitrary()?;
+        }
+        if version >= 12 {
+            this.leader_epoch = u.arbitrary()?;
+        }
+        if version >= 12 {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
+    }
+}
+
 /// `SnapshotId`: versions 0-18.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct SnapshotId {
     /// `EndOffset`: versions 0-18, default `-1`.
     pub end_offset: i64,
@@ -821,9 +1018,32 @@ impl SnapshotId {
     }
 }
 
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for SnapshotId {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        this.end_offset = u.arbitrary()?;
+        this.epoch = u.arbitrary()?;
+        if version >= 12 {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
+    }
+}
+
 /// `AbortedTransaction`: versions 0-18.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct AbortedTransaction {
     /// `ProducerId`: versions 4-18.
     pub producer_id: i64,
@@ -924,9 +1144,36 @@ impl AbortedTransaction {
     }
 }
 
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for AbortedTransaction {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        if version >= 4 {
+            this.producer_id = u.arbitrary()?;
+        }
+        if version >= 4 {
+            this.first_offset = u.arbitrary()?;
+        }
+        if version >= 12 {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
+    }
+}
+
 /// `NodeEndpoint`: versions 0-18.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct NodeEndpoint {
     /// `NodeId`: versions 16-18.
     pub node_id: i32,
@@ -1062,6 +1309,44 @@ impl NodeEndpoint {
             });
         }
         Ok(())
+    }
+}
+
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for NodeEndpoint {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        if version >= 16 {
+            this.node_id = u.arbitrary()?;
+        }
+        if version >= 16 {
+            this.host = arbitrary_string(u)?;
+        }
+        if version >= 16 {
+            this.port = u.arbitrary()?;
+        }
+        if version >= 16 {
+            this.rack = if u.ratio(1, 4)? {
+                None
+            } else {
+                Some(arbitrary_string(u)?)
+            };
+        }
+        if version >= 12 {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
     }
 }
 

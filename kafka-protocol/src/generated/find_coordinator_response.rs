@@ -10,7 +10,6 @@ use bytes::{BufMut, Bytes, BytesMut};
 
 /// `FindCoordinatorResponse`: versions 0-6.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct FindCoordinatorResponse {
     /// `ThrottleTimeMs`: versions 1-6.
     pub throttle_time_ms: i32,
@@ -202,9 +201,62 @@ impl FindCoordinatorResponse {
     }
 }
 
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for FindCoordinatorResponse {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        if version >= 1 {
+            this.throttle_time_ms = u.arbitrary()?;
+        }
+        if version <= 3 {
+            this.error_code = u.arbitrary()?;
+        }
+        if (version >= 1 && version <= 3) {
+            this.error_message = if u.ratio(1, 4)? {
+                None
+            } else {
+                Some(arbitrary_string(u)?)
+            };
+        }
+        if version <= 3 {
+            this.node_id = u.arbitrary()?;
+        }
+        if version <= 3 {
+            this.host = arbitrary_string(u)?;
+        }
+        if version <= 3 {
+            this.port = u.arbitrary()?;
+        }
+        if version >= 4 {
+            this.coordinators = {
+                let n = u.int_in_range(0..=3usize)?;
+                let mut items = Vec::with_capacity(n);
+                for _ in 0..n {
+                    items.push(Coordinator::arbitrary_versioned(u, version)?);
+                }
+                items
+            };
+        }
+        if version >= 3 {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
+    }
+}
+
 /// `Coordinator`: versions 0-6.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct Coordinator {
     /// `Key`: versions 4-6.
     pub key: String,
@@ -371,6 +423,50 @@ impl Coordinator {
             });
         }
         Ok(())
+    }
+}
+
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for Coordinator {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        if version >= 4 {
+            this.key = arbitrary_string(u)?;
+        }
+        if version >= 4 {
+            this.node_id = u.arbitrary()?;
+        }
+        if version >= 4 {
+            this.host = arbitrary_string(u)?;
+        }
+        if version >= 4 {
+            this.port = u.arbitrary()?;
+        }
+        if version >= 4 {
+            this.error_code = u.arbitrary()?;
+        }
+        if version >= 4 {
+            this.error_message = if u.ratio(1, 4)? {
+                None
+            } else {
+                Some(arbitrary_string(u)?)
+            };
+        }
+        if version >= 3 {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
     }
 }
 

@@ -10,7 +10,6 @@ use bytes::{BufMut, Bytes, BytesMut};
 
 /// `InitProducerIdRequest`: versions 0-6.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct InitProducerIdRequest {
     /// `TransactionalId`: versions 0-6, nullable in 0-6.
     pub transactional_id: Option<String>,
@@ -162,6 +161,46 @@ impl InitProducerIdRequest {
             });
         }
         Ok(())
+    }
+}
+
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for InitProducerIdRequest {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        this.transactional_id = if u.ratio(1, 4)? {
+            None
+        } else {
+            Some(arbitrary_string(u)?)
+        };
+        this.transaction_timeout_ms = u.arbitrary()?;
+        if version >= 3 {
+            this.producer_id = u.arbitrary()?;
+        }
+        if version >= 3 {
+            this.producer_epoch = u.arbitrary()?;
+        }
+        if version >= 6 {
+            this.enable2_pc = u.arbitrary()?;
+        }
+        if version >= 6 {
+            this.keep_prepared_txn = u.arbitrary()?;
+        }
+        if version >= 2 {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
     }
 }
 

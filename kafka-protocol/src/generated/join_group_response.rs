@@ -10,7 +10,6 @@ use bytes::{BufMut, Bytes, BytesMut};
 
 /// `JoinGroupResponse`: versions 0-9.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct JoinGroupResponse {
     /// `ThrottleTimeMs`: versions 2-9.
     pub throttle_time_ms: i32,
@@ -193,9 +192,60 @@ impl JoinGroupResponse {
     }
 }
 
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for JoinGroupResponse {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        if version >= 2 {
+            this.throttle_time_ms = u.arbitrary()?;
+        }
+        this.error_code = u.arbitrary()?;
+        this.generation_id = u.arbitrary()?;
+        if version >= 7 {
+            this.protocol_type = if u.ratio(1, 4)? {
+                None
+            } else {
+                Some(arbitrary_string(u)?)
+            };
+        }
+        this.protocol_name = if (version >= 7) && u.ratio(1, 4)? {
+            None
+        } else {
+            Some(arbitrary_string(u)?)
+        };
+        this.leader = arbitrary_string(u)?;
+        if version >= 9 {
+            this.skip_assignment = u.arbitrary()?;
+        }
+        this.member_id = arbitrary_string(u)?;
+        this.members = {
+            let n = u.int_in_range(0..=3usize)?;
+            let mut items = Vec::with_capacity(n);
+            for _ in 0..n {
+                items.push(JoinGroupResponseMember::arbitrary_versioned(u, version)?);
+            }
+            items
+        };
+        if version >= 6 {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
+    }
+}
+
 /// `JoinGroupResponseMember`: versions 0-9.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct JoinGroupResponseMember {
     /// `MemberId`: versions 0-9.
     pub member_id: String,
@@ -283,6 +333,37 @@ impl JoinGroupResponseMember {
             });
         }
         Ok(())
+    }
+}
+
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for JoinGroupResponseMember {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        this.member_id = arbitrary_string(u)?;
+        if version >= 5 {
+            this.group_instance_id = if u.ratio(1, 4)? {
+                None
+            } else {
+                Some(arbitrary_string(u)?)
+            };
+        }
+        this.metadata = arbitrary_bytes(u)?;
+        if version >= 6 {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
     }
 }
 

@@ -10,7 +10,6 @@ use bytes::{BufMut, Bytes, BytesMut};
 
 /// `LeaderAndIsrRequest`: versions 0-7.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct LeaderAndIsrRequest {
     /// `ControllerId`: versions 0-7.
     pub controller_id: i32,
@@ -215,9 +214,69 @@ impl LeaderAndIsrRequest {
     }
 }
 
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for LeaderAndIsrRequest {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        this.controller_id = u.arbitrary()?;
+        if version >= 7 {
+            this.is_k_raft_controller = u.arbitrary()?;
+        }
+        this.controller_epoch = u.arbitrary()?;
+        if version >= 2 {
+            this.broker_epoch = u.arbitrary()?;
+        }
+        if version >= 5 {
+            this.r#type = u.arbitrary()?;
+        }
+        if version <= 1 {
+            this.ungrouped_partition_states = {
+                let n = u.int_in_range(0..=3usize)?;
+                let mut items = Vec::with_capacity(n);
+                for _ in 0..n {
+                    items.push(LeaderAndIsrPartitionState::arbitrary_versioned(u, version)?);
+                }
+                items
+            };
+        }
+        if version >= 2 {
+            this.topic_states = {
+                let n = u.int_in_range(0..=3usize)?;
+                let mut items = Vec::with_capacity(n);
+                for _ in 0..n {
+                    items.push(LeaderAndIsrTopicState::arbitrary_versioned(u, version)?);
+                }
+                items
+            };
+        }
+        this.live_leaders = {
+            let n = u.int_in_range(0..=3usize)?;
+            let mut items = Vec::with_capacity(n);
+            for _ in 0..n {
+                items.push(LeaderAndIsrLiveLeader::arbitrary_versioned(u, version)?);
+            }
+            items
+        };
+        if version >= 4 {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
+    }
+}
+
 /// `LeaderAndIsrPartitionState`: versions 0-7.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct LeaderAndIsrPartitionState {
     /// `TopicName`: versions 0-1.
     pub topic_name: String,
@@ -443,9 +502,80 @@ impl LeaderAndIsrPartitionState {
     }
 }
 
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for LeaderAndIsrPartitionState {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        if version <= 1 {
+            this.topic_name = arbitrary_string(u)?;
+        }
+        this.partition_index = u.arbitrary()?;
+        this.controller_epoch = u.arbitrary()?;
+        this.leader = u.arbitrary()?;
+        this.leader_epoch = u.arbitrary()?;
+        this.isr = {
+            let n = u.int_in_range(0..=3usize)?;
+            let mut items = Vec::with_capacity(n);
+            for _ in 0..n {
+                items.push(u.arbitrary()?);
+            }
+            items
+        };
+        this.partition_epoch = u.arbitrary()?;
+        this.replicas = {
+            let n = u.int_in_range(0..=3usize)?;
+            let mut items = Vec::with_capacity(n);
+            for _ in 0..n {
+                items.push(u.arbitrary()?);
+            }
+            items
+        };
+        if version >= 3 {
+            this.adding_replicas = {
+                let n = u.int_in_range(0..=3usize)?;
+                let mut items = Vec::with_capacity(n);
+                for _ in 0..n {
+                    items.push(u.arbitrary()?);
+                }
+                items
+            };
+        }
+        if version >= 3 {
+            this.removing_replicas = {
+                let n = u.int_in_range(0..=3usize)?;
+                let mut items = Vec::with_capacity(n);
+                for _ in 0..n {
+                    items.push(u.arbitrary()?);
+                }
+                items
+            };
+        }
+        if version >= 1 {
+            this.is_new = u.arbitrary()?;
+        }
+        if version >= 6 {
+            this.leader_recovery_state = u.arbitrary()?;
+        }
+        if version >= 4 {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
+    }
+}
+
 /// `LeaderAndIsrTopicState`: versions 0-7.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct LeaderAndIsrTopicState {
     /// `TopicName`: versions 2-7.
     pub topic_name: String,
@@ -568,9 +698,46 @@ impl LeaderAndIsrTopicState {
     }
 }
 
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for LeaderAndIsrTopicState {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        if version >= 2 {
+            this.topic_name = arbitrary_string(u)?;
+        }
+        if version >= 5 {
+            this.topic_id = Uuid(u.arbitrary()?);
+        }
+        if version >= 2 {
+            this.partition_states = {
+                let n = u.int_in_range(0..=3usize)?;
+                let mut items = Vec::with_capacity(n);
+                for _ in 0..n {
+                    items.push(LeaderAndIsrPartitionState::arbitrary_versioned(u, version)?);
+                }
+                items
+            };
+        }
+        if version >= 4 {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
+    }
+}
+
 /// `LeaderAndIsrLiveLeader`: versions 0-7.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct LeaderAndIsrLiveLeader {
     /// `BrokerId`: versions 0-7.
     pub broker_id: i32,
@@ -654,6 +821,31 @@ impl LeaderAndIsrLiveLeader {
             });
         }
         Ok(())
+    }
+}
+
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for LeaderAndIsrLiveLeader {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        this.broker_id = u.arbitrary()?;
+        this.host_name = arbitrary_string(u)?;
+        this.port = u.arbitrary()?;
+        if version >= 4 {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
     }
 }
 

@@ -10,7 +10,6 @@ use bytes::{BufMut, Bytes, BytesMut};
 
 /// `LeaderAndIsrResponse`: versions 0-7.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct LeaderAndIsrResponse {
     /// `ErrorCode`: versions 0-7.
     pub error_code: i16,
@@ -139,9 +138,51 @@ impl LeaderAndIsrResponse {
     }
 }
 
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for LeaderAndIsrResponse {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        this.error_code = u.arbitrary()?;
+        if version <= 4 {
+            this.partition_errors = {
+                let n = u.int_in_range(0..=3usize)?;
+                let mut items = Vec::with_capacity(n);
+                for _ in 0..n {
+                    items.push(LeaderAndIsrPartitionError::arbitrary_versioned(u, version)?);
+                }
+                items
+            };
+        }
+        if version >= 5 {
+            this.topics = {
+                let n = u.int_in_range(0..=3usize)?;
+                let mut items = Vec::with_capacity(n);
+                for _ in 0..n {
+                    items.push(LeaderAndIsrTopicError::arbitrary_versioned(u, version)?);
+                }
+                items
+            };
+        }
+        if version >= 4 {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
+    }
+}
+
 /// `LeaderAndIsrPartitionError`: versions 0-7.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct LeaderAndIsrPartitionError {
     /// `TopicName`: versions 0-4.
     pub topic_name: String,
@@ -232,9 +273,35 @@ impl LeaderAndIsrPartitionError {
     }
 }
 
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for LeaderAndIsrPartitionError {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        if version <= 4 {
+            this.topic_name = arbitrary_string(u)?;
+        }
+        this.partition_index = u.arbitrary()?;
+        this.error_code = u.arbitrary()?;
+        if version >= 4 {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
+    }
+}
+
 /// `LeaderAndIsrTopicError`: versions 0-7.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct LeaderAndIsrTopicError {
     /// `TopicId`: versions 5-7.
     pub topic_id: Uuid,
@@ -342,6 +409,41 @@ impl LeaderAndIsrTopicError {
             });
         }
         Ok(())
+    }
+}
+
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for LeaderAndIsrTopicError {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        if version >= 5 {
+            this.topic_id = Uuid(u.arbitrary()?);
+        }
+        if version >= 5 {
+            this.partition_errors = {
+                let n = u.int_in_range(0..=3usize)?;
+                let mut items = Vec::with_capacity(n);
+                for _ in 0..n {
+                    items.push(LeaderAndIsrPartitionError::arbitrary_versioned(u, version)?);
+                }
+                items
+            };
+        }
+        if version >= 4 {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
     }
 }
 

@@ -10,7 +10,6 @@ use bytes::{BufMut, Bytes, BytesMut};
 
 /// `MetadataRequest`: versions 0-13.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct MetadataRequest {
     /// `Topics`: versions 0-13, nullable in 1-13.
     pub topics: Option<Vec<MetadataRequestTopic>>,
@@ -184,9 +183,51 @@ impl MetadataRequest {
     }
 }
 
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for MetadataRequest {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        this.topics = if (version >= 1) && u.ratio(1, 4)? {
+            None
+        } else {
+            Some({
+                let n = u.int_in_range(0..=3usize)?;
+                let mut items = Vec::with_capacity(n);
+                for _ in 0..n {
+                    items.push(MetadataRequestTopic::arbitrary_versioned(u, version)?);
+                }
+                items
+            })
+        };
+        if version >= 4 {
+            this.allow_auto_topic_creation = u.arbitrary()?;
+        }
+        if (version >= 8 && version <= 10) {
+            this.include_cluster_authorized_operations = u.arbitrary()?;
+        }
+        if version >= 8 {
+            this.include_topic_authorized_operations = u.arbitrary()?;
+        }
+        if version >= 9 {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
+    }
+}
+
 /// `MetadataRequestTopic`: versions 0-13.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct MetadataRequestTopic {
     /// `TopicId`: versions 10-13.
     pub topic_id: Uuid,
@@ -285,6 +326,36 @@ impl MetadataRequestTopic {
             });
         }
         Ok(())
+    }
+}
+
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for MetadataRequestTopic {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        if version >= 10 {
+            this.topic_id = Uuid(u.arbitrary()?);
+        }
+        this.name = if (version >= 10) && u.ratio(1, 4)? {
+            None
+        } else {
+            Some(arbitrary_string(u)?)
+        };
+        if version >= 9 {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
     }
 }
 

@@ -1945,6 +1945,188 @@ impl RequestBody {
         }
     }
 
+    /// A random body of `api_key` valid at `version` (feature `arbitrary`).
+    #[cfg(feature = "arbitrary")]
+    pub fn arbitrary_for(
+        api_key: ApiKey,
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::ArbitraryVersioned;
+        Ok(match api_key.0 {
+            0 => Self::Produce(ProduceRequest::arbitrary_versioned(u, version)?),
+            1 => Self::Fetch(FetchRequest::arbitrary_versioned(u, version)?),
+            2 => Self::ListOffsets(ListOffsetsRequest::arbitrary_versioned(u, version)?),
+            3 => Self::Metadata(MetadataRequest::arbitrary_versioned(u, version)?),
+            4 => Self::LeaderAndIsr(LeaderAndIsrRequest::arbitrary_versioned(u, version)?),
+            5 => Self::StopReplica(StopReplicaRequest::arbitrary_versioned(u, version)?),
+            6 => Self::UpdateMetadata(UpdateMetadataRequest::arbitrary_versioned(u, version)?),
+            7 => Self::ControlledShutdown(ControlledShutdownRequest::arbitrary_versioned(
+                u, version,
+            )?),
+            8 => Self::OffsetCommit(OffsetCommitRequest::arbitrary_versioned(u, version)?),
+            9 => Self::OffsetFetch(OffsetFetchRequest::arbitrary_versioned(u, version)?),
+            10 => Self::FindCoordinator(FindCoordinatorRequest::arbitrary_versioned(u, version)?),
+            11 => Self::JoinGroup(JoinGroupRequest::arbitrary_versioned(u, version)?),
+            12 => Self::Heartbeat(HeartbeatRequest::arbitrary_versioned(u, version)?),
+            13 => Self::LeaveGroup(LeaveGroupRequest::arbitrary_versioned(u, version)?),
+            14 => Self::SyncGroup(SyncGroupRequest::arbitrary_versioned(u, version)?),
+            15 => Self::DescribeGroups(DescribeGroupsRequest::arbitrary_versioned(u, version)?),
+            16 => Self::ListGroups(ListGroupsRequest::arbitrary_versioned(u, version)?),
+            17 => Self::SaslHandshake(SaslHandshakeRequest::arbitrary_versioned(u, version)?),
+            18 => Self::ApiVersions(ApiVersionsRequest::arbitrary_versioned(u, version)?),
+            19 => Self::CreateTopics(CreateTopicsRequest::arbitrary_versioned(u, version)?),
+            20 => Self::DeleteTopics(DeleteTopicsRequest::arbitrary_versioned(u, version)?),
+            21 => Self::DeleteRecords(DeleteRecordsRequest::arbitrary_versioned(u, version)?),
+            22 => Self::InitProducerId(InitProducerIdRequest::arbitrary_versioned(u, version)?),
+            23 => Self::OffsetForLeaderEpoch(OffsetForLeaderEpochRequest::arbitrary_versioned(
+                u, version,
+            )?),
+            24 => Self::AddPartitionsToTxn(AddPartitionsToTxnRequest::arbitrary_versioned(
+                u, version,
+            )?),
+            25 => Self::AddOffsetsToTxn(AddOffsetsToTxnRequest::arbitrary_versioned(u, version)?),
+            26 => Self::EndTxn(EndTxnRequest::arbitrary_versioned(u, version)?),
+            27 => Self::WriteTxnMarkers(WriteTxnMarkersRequest::arbitrary_versioned(u, version)?),
+            28 => Self::TxnOffsetCommit(TxnOffsetCommitRequest::arbitrary_versioned(u, version)?),
+            29 => Self::DescribeAcls(DescribeAclsRequest::arbitrary_versioned(u, version)?),
+            30 => Self::CreateAcls(CreateAclsRequest::arbitrary_versioned(u, version)?),
+            31 => Self::DeleteAcls(DeleteAclsRequest::arbitrary_versioned(u, version)?),
+            32 => Self::DescribeConfigs(DescribeConfigsRequest::arbitrary_versioned(u, version)?),
+            33 => Self::AlterConfigs(AlterConfigsRequest::arbitrary_versioned(u, version)?),
+            34 => Self::AlterReplicaLogDirs(AlterReplicaLogDirsRequest::arbitrary_versioned(
+                u, version,
+            )?),
+            35 => Self::DescribeLogDirs(DescribeLogDirsRequest::arbitrary_versioned(u, version)?),
+            36 => Self::SaslAuthenticate(SaslAuthenticateRequest::arbitrary_versioned(u, version)?),
+            37 => Self::CreatePartitions(CreatePartitionsRequest::arbitrary_versioned(u, version)?),
+            38 => Self::CreateDelegationToken(CreateDelegationTokenRequest::arbitrary_versioned(
+                u, version,
+            )?),
+            39 => Self::RenewDelegationToken(RenewDelegationTokenRequest::arbitrary_versioned(
+                u, version,
+            )?),
+            40 => Self::ExpireDelegationToken(ExpireDelegationTokenRequest::arbitrary_versioned(
+                u, version,
+            )?),
+            41 => Self::DescribeDelegationToken(
+                DescribeDelegationTokenRequest::arbitrary_versioned(u, version)?,
+            ),
+            42 => Self::DeleteGroups(DeleteGroupsRequest::arbitrary_versioned(u, version)?),
+            43 => Self::ElectLeaders(ElectLeadersRequest::arbitrary_versioned(u, version)?),
+            44 => Self::IncrementalAlterConfigs(
+                IncrementalAlterConfigsRequest::arbitrary_versioned(u, version)?,
+            ),
+            45 => Self::AlterPartitionReassignments(
+                AlterPartitionReassignmentsRequest::arbitrary_versioned(u, version)?,
+            ),
+            46 => Self::ListPartitionReassignments(
+                ListPartitionReassignmentsRequest::arbitrary_versioned(u, version)?,
+            ),
+            47 => Self::OffsetDelete(OffsetDeleteRequest::arbitrary_versioned(u, version)?),
+            48 => Self::DescribeClientQuotas(DescribeClientQuotasRequest::arbitrary_versioned(
+                u, version,
+            )?),
+            49 => {
+                Self::AlterClientQuotas(AlterClientQuotasRequest::arbitrary_versioned(u, version)?)
+            }
+            50 => Self::DescribeUserScramCredentials(
+                DescribeUserScramCredentialsRequest::arbitrary_versioned(u, version)?,
+            ),
+            51 => Self::AlterUserScramCredentials(
+                AlterUserScramCredentialsRequest::arbitrary_versioned(u, version)?,
+            ),
+            52 => Self::Vote(VoteRequest::arbitrary_versioned(u, version)?),
+            53 => Self::BeginQuorumEpoch(BeginQuorumEpochRequest::arbitrary_versioned(u, version)?),
+            54 => Self::EndQuorumEpoch(EndQuorumEpochRequest::arbitrary_versioned(u, version)?),
+            55 => Self::DescribeQuorum(DescribeQuorumRequest::arbitrary_versioned(u, version)?),
+            56 => Self::AlterPartition(AlterPartitionRequest::arbitrary_versioned(u, version)?),
+            57 => Self::UpdateFeatures(UpdateFeaturesRequest::arbitrary_versioned(u, version)?),
+            58 => Self::Envelope(EnvelopeRequest::arbitrary_versioned(u, version)?),
+            59 => Self::FetchSnapshot(FetchSnapshotRequest::arbitrary_versioned(u, version)?),
+            60 => Self::DescribeCluster(DescribeClusterRequest::arbitrary_versioned(u, version)?),
+            61 => {
+                Self::DescribeProducers(DescribeProducersRequest::arbitrary_versioned(u, version)?)
+            }
+            62 => Self::BrokerRegistration(BrokerRegistrationRequest::arbitrary_versioned(
+                u, version,
+            )?),
+            63 => Self::BrokerHeartbeat(BrokerHeartbeatRequest::arbitrary_versioned(u, version)?),
+            64 => Self::UnregisterBroker(UnregisterBrokerRequest::arbitrary_versioned(u, version)?),
+            65 => Self::DescribeTransactions(DescribeTransactionsRequest::arbitrary_versioned(
+                u, version,
+            )?),
+            66 => Self::ListTransactions(ListTransactionsRequest::arbitrary_versioned(u, version)?),
+            67 => Self::AllocateProducerIds(AllocateProducerIdsRequest::arbitrary_versioned(
+                u, version,
+            )?),
+            68 => Self::ConsumerGroupHeartbeat(ConsumerGroupHeartbeatRequest::arbitrary_versioned(
+                u, version,
+            )?),
+            69 => Self::ConsumerGroupDescribe(ConsumerGroupDescribeRequest::arbitrary_versioned(
+                u, version,
+            )?),
+            70 => Self::ControllerRegistration(ControllerRegistrationRequest::arbitrary_versioned(
+                u, version,
+            )?),
+            71 => Self::GetTelemetrySubscriptions(
+                GetTelemetrySubscriptionsRequest::arbitrary_versioned(u, version)?,
+            ),
+            72 => Self::PushTelemetry(PushTelemetryRequest::arbitrary_versioned(u, version)?),
+            73 => Self::AssignReplicasToDirs(AssignReplicasToDirsRequest::arbitrary_versioned(
+                u, version,
+            )?),
+            74 => Self::ListConfigResources(ListConfigResourcesRequest::arbitrary_versioned(
+                u, version,
+            )?),
+            75 => Self::DescribeTopicPartitions(
+                DescribeTopicPartitionsRequest::arbitrary_versioned(u, version)?,
+            ),
+            76 => Self::ShareGroupHeartbeat(ShareGroupHeartbeatRequest::arbitrary_versioned(
+                u, version,
+            )?),
+            77 => Self::ShareGroupDescribe(ShareGroupDescribeRequest::arbitrary_versioned(
+                u, version,
+            )?),
+            78 => Self::ShareFetch(ShareFetchRequest::arbitrary_versioned(u, version)?),
+            79 => Self::ShareAcknowledge(ShareAcknowledgeRequest::arbitrary_versioned(u, version)?),
+            80 => Self::AddRaftVoter(AddRaftVoterRequest::arbitrary_versioned(u, version)?),
+            81 => Self::RemoveRaftVoter(RemoveRaftVoterRequest::arbitrary_versioned(u, version)?),
+            82 => Self::UpdateRaftVoter(UpdateRaftVoterRequest::arbitrary_versioned(u, version)?),
+            83 => Self::InitializeShareGroupState(
+                InitializeShareGroupStateRequest::arbitrary_versioned(u, version)?,
+            ),
+            84 => Self::ReadShareGroupState(ReadShareGroupStateRequest::arbitrary_versioned(
+                u, version,
+            )?),
+            85 => Self::WriteShareGroupState(WriteShareGroupStateRequest::arbitrary_versioned(
+                u, version,
+            )?),
+            86 => Self::DeleteShareGroupState(DeleteShareGroupStateRequest::arbitrary_versioned(
+                u, version,
+            )?),
+            87 => Self::ReadShareGroupStateSummary(
+                ReadShareGroupStateSummaryRequest::arbitrary_versioned(u, version)?,
+            ),
+            88 => Self::StreamsGroupHeartbeat(StreamsGroupHeartbeatRequest::arbitrary_versioned(
+                u, version,
+            )?),
+            89 => Self::StreamsGroupDescribe(StreamsGroupDescribeRequest::arbitrary_versioned(
+                u, version,
+            )?),
+            90 => Self::DescribeShareGroupOffsets(
+                DescribeShareGroupOffsetsRequest::arbitrary_versioned(u, version)?,
+            ),
+            91 => Self::AlterShareGroupOffsets(AlterShareGroupOffsetsRequest::arbitrary_versioned(
+                u, version,
+            )?),
+            92 => Self::DeleteShareGroupOffsets(
+                DeleteShareGroupOffsetsRequest::arbitrary_versioned(u, version)?,
+            ),
+            _ => return Err(arbitrary::Error::IncorrectFormat),
+        })
+    }
+
     /// The API key of this body.
     pub fn api_key(&self) -> ApiKey {
         match self {
@@ -2459,6 +2641,200 @@ impl ResponseBody {
             Self::AlterShareGroupOffsets(m) => m.encode(w, version),
             Self::DeleteShareGroupOffsets(m) => m.encode(w, version),
         }
+    }
+
+    /// A random body of `api_key` valid at `version` (feature `arbitrary`).
+    #[cfg(feature = "arbitrary")]
+    pub fn arbitrary_for(
+        api_key: ApiKey,
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::ArbitraryVersioned;
+        Ok(match api_key.0 {
+            0 => Self::Produce(ProduceResponse::arbitrary_versioned(u, version)?),
+            1 => Self::Fetch(FetchResponse::arbitrary_versioned(u, version)?),
+            2 => Self::ListOffsets(ListOffsetsResponse::arbitrary_versioned(u, version)?),
+            3 => Self::Metadata(MetadataResponse::arbitrary_versioned(u, version)?),
+            4 => Self::LeaderAndIsr(LeaderAndIsrResponse::arbitrary_versioned(u, version)?),
+            5 => Self::StopReplica(StopReplicaResponse::arbitrary_versioned(u, version)?),
+            6 => Self::UpdateMetadata(UpdateMetadataResponse::arbitrary_versioned(u, version)?),
+            7 => Self::ControlledShutdown(ControlledShutdownResponse::arbitrary_versioned(
+                u, version,
+            )?),
+            8 => Self::OffsetCommit(OffsetCommitResponse::arbitrary_versioned(u, version)?),
+            9 => Self::OffsetFetch(OffsetFetchResponse::arbitrary_versioned(u, version)?),
+            10 => Self::FindCoordinator(FindCoordinatorResponse::arbitrary_versioned(u, version)?),
+            11 => Self::JoinGroup(JoinGroupResponse::arbitrary_versioned(u, version)?),
+            12 => Self::Heartbeat(HeartbeatResponse::arbitrary_versioned(u, version)?),
+            13 => Self::LeaveGroup(LeaveGroupResponse::arbitrary_versioned(u, version)?),
+            14 => Self::SyncGroup(SyncGroupResponse::arbitrary_versioned(u, version)?),
+            15 => Self::DescribeGroups(DescribeGroupsResponse::arbitrary_versioned(u, version)?),
+            16 => Self::ListGroups(ListGroupsResponse::arbitrary_versioned(u, version)?),
+            17 => Self::SaslHandshake(SaslHandshakeResponse::arbitrary_versioned(u, version)?),
+            18 => Self::ApiVersions(ApiVersionsResponse::arbitrary_versioned(u, version)?),
+            19 => Self::CreateTopics(CreateTopicsResponse::arbitrary_versioned(u, version)?),
+            20 => Self::DeleteTopics(DeleteTopicsResponse::arbitrary_versioned(u, version)?),
+            21 => Self::DeleteRecords(DeleteRecordsResponse::arbitrary_versioned(u, version)?),
+            22 => Self::InitProducerId(InitProducerIdResponse::arbitrary_versioned(u, version)?),
+            23 => Self::OffsetForLeaderEpoch(OffsetForLeaderEpochResponse::arbitrary_versioned(
+                u, version,
+            )?),
+            24 => Self::AddPartitionsToTxn(AddPartitionsToTxnResponse::arbitrary_versioned(
+                u, version,
+            )?),
+            25 => Self::AddOffsetsToTxn(AddOffsetsToTxnResponse::arbitrary_versioned(u, version)?),
+            26 => Self::EndTxn(EndTxnResponse::arbitrary_versioned(u, version)?),
+            27 => Self::WriteTxnMarkers(WriteTxnMarkersResponse::arbitrary_versioned(u, version)?),
+            28 => Self::TxnOffsetCommit(TxnOffsetCommitResponse::arbitrary_versioned(u, version)?),
+            29 => Self::DescribeAcls(DescribeAclsResponse::arbitrary_versioned(u, version)?),
+            30 => Self::CreateAcls(CreateAclsResponse::arbitrary_versioned(u, version)?),
+            31 => Self::DeleteAcls(DeleteAclsResponse::arbitrary_versioned(u, version)?),
+            32 => Self::DescribeConfigs(DescribeConfigsResponse::arbitrary_versioned(u, version)?),
+            33 => Self::AlterConfigs(AlterConfigsResponse::arbitrary_versioned(u, version)?),
+            34 => Self::AlterReplicaLogDirs(AlterReplicaLogDirsResponse::arbitrary_versioned(
+                u, version,
+            )?),
+            35 => Self::DescribeLogDirs(DescribeLogDirsResponse::arbitrary_versioned(u, version)?),
+            36 => {
+                Self::SaslAuthenticate(SaslAuthenticateResponse::arbitrary_versioned(u, version)?)
+            }
+            37 => {
+                Self::CreatePartitions(CreatePartitionsResponse::arbitrary_versioned(u, version)?)
+            }
+            38 => Self::CreateDelegationToken(CreateDelegationTokenResponse::arbitrary_versioned(
+                u, version,
+            )?),
+            39 => Self::RenewDelegationToken(RenewDelegationTokenResponse::arbitrary_versioned(
+                u, version,
+            )?),
+            40 => Self::ExpireDelegationToken(ExpireDelegationTokenResponse::arbitrary_versioned(
+                u, version,
+            )?),
+            41 => Self::DescribeDelegationToken(
+                DescribeDelegationTokenResponse::arbitrary_versioned(u, version)?,
+            ),
+            42 => Self::DeleteGroups(DeleteGroupsResponse::arbitrary_versioned(u, version)?),
+            43 => Self::ElectLeaders(ElectLeadersResponse::arbitrary_versioned(u, version)?),
+            44 => Self::IncrementalAlterConfigs(
+                IncrementalAlterConfigsResponse::arbitrary_versioned(u, version)?,
+            ),
+            45 => Self::AlterPartitionReassignments(
+                AlterPartitionReassignmentsResponse::arbitrary_versioned(u, version)?,
+            ),
+            46 => Self::ListPartitionReassignments(
+                ListPartitionReassignmentsResponse::arbitrary_versioned(u, version)?,
+            ),
+            47 => Self::OffsetDelete(OffsetDeleteResponse::arbitrary_versioned(u, version)?),
+            48 => Self::DescribeClientQuotas(DescribeClientQuotasResponse::arbitrary_versioned(
+                u, version,
+            )?),
+            49 => {
+                Self::AlterClientQuotas(AlterClientQuotasResponse::arbitrary_versioned(u, version)?)
+            }
+            50 => Self::DescribeUserScramCredentials(
+                DescribeUserScramCredentialsResponse::arbitrary_versioned(u, version)?,
+            ),
+            51 => Self::AlterUserScramCredentials(
+                AlterUserScramCredentialsResponse::arbitrary_versioned(u, version)?,
+            ),
+            52 => Self::Vote(VoteResponse::arbitrary_versioned(u, version)?),
+            53 => {
+                Self::BeginQuorumEpoch(BeginQuorumEpochResponse::arbitrary_versioned(u, version)?)
+            }
+            54 => Self::EndQuorumEpoch(EndQuorumEpochResponse::arbitrary_versioned(u, version)?),
+            55 => Self::DescribeQuorum(DescribeQuorumResponse::arbitrary_versioned(u, version)?),
+            56 => Self::AlterPartition(AlterPartitionResponse::arbitrary_versioned(u, version)?),
+            57 => Self::UpdateFeatures(UpdateFeaturesResponse::arbitrary_versioned(u, version)?),
+            58 => Self::Envelope(EnvelopeResponse::arbitrary_versioned(u, version)?),
+            59 => Self::FetchSnapshot(FetchSnapshotResponse::arbitrary_versioned(u, version)?),
+            60 => Self::DescribeCluster(DescribeClusterResponse::arbitrary_versioned(u, version)?),
+            61 => {
+                Self::DescribeProducers(DescribeProducersResponse::arbitrary_versioned(u, version)?)
+            }
+            62 => Self::BrokerRegistration(BrokerRegistrationResponse::arbitrary_versioned(
+                u, version,
+            )?),
+            63 => Self::BrokerHeartbeat(BrokerHeartbeatResponse::arbitrary_versioned(u, version)?),
+            64 => {
+                Self::UnregisterBroker(UnregisterBrokerResponse::arbitrary_versioned(u, version)?)
+            }
+            65 => Self::DescribeTransactions(DescribeTransactionsResponse::arbitrary_versioned(
+                u, version,
+            )?),
+            66 => {
+                Self::ListTransactions(ListTransactionsResponse::arbitrary_versioned(u, version)?)
+            }
+            67 => Self::AllocateProducerIds(AllocateProducerIdsResponse::arbitrary_versioned(
+                u, version,
+            )?),
+            68 => Self::ConsumerGroupHeartbeat(
+                ConsumerGroupHeartbeatResponse::arbitrary_versioned(u, version)?,
+            ),
+            69 => Self::ConsumerGroupDescribe(ConsumerGroupDescribeResponse::arbitrary_versioned(
+                u, version,
+            )?),
+            70 => Self::ControllerRegistration(
+                ControllerRegistrationResponse::arbitrary_versioned(u, version)?,
+            ),
+            71 => Self::GetTelemetrySubscriptions(
+                GetTelemetrySubscriptionsResponse::arbitrary_versioned(u, version)?,
+            ),
+            72 => Self::PushTelemetry(PushTelemetryResponse::arbitrary_versioned(u, version)?),
+            73 => Self::AssignReplicasToDirs(AssignReplicasToDirsResponse::arbitrary_versioned(
+                u, version,
+            )?),
+            74 => Self::ListConfigResources(ListConfigResourcesResponse::arbitrary_versioned(
+                u, version,
+            )?),
+            75 => Self::DescribeTopicPartitions(
+                DescribeTopicPartitionsResponse::arbitrary_versioned(u, version)?,
+            ),
+            76 => Self::ShareGroupHeartbeat(ShareGroupHeartbeatResponse::arbitrary_versioned(
+                u, version,
+            )?),
+            77 => Self::ShareGroupDescribe(ShareGroupDescribeResponse::arbitrary_versioned(
+                u, version,
+            )?),
+            78 => Self::ShareFetch(ShareFetchResponse::arbitrary_versioned(u, version)?),
+            79 => {
+                Self::ShareAcknowledge(ShareAcknowledgeResponse::arbitrary_versioned(u, version)?)
+            }
+            80 => Self::AddRaftVoter(AddRaftVoterResponse::arbitrary_versioned(u, version)?),
+            81 => Self::RemoveRaftVoter(RemoveRaftVoterResponse::arbitrary_versioned(u, version)?),
+            82 => Self::UpdateRaftVoter(UpdateRaftVoterResponse::arbitrary_versioned(u, version)?),
+            83 => Self::InitializeShareGroupState(
+                InitializeShareGroupStateResponse::arbitrary_versioned(u, version)?,
+            ),
+            84 => Self::ReadShareGroupState(ReadShareGroupStateResponse::arbitrary_versioned(
+                u, version,
+            )?),
+            85 => Self::WriteShareGroupState(WriteShareGroupStateResponse::arbitrary_versioned(
+                u, version,
+            )?),
+            86 => Self::DeleteShareGroupState(DeleteShareGroupStateResponse::arbitrary_versioned(
+                u, version,
+            )?),
+            87 => Self::ReadShareGroupStateSummary(
+                ReadShareGroupStateSummaryResponse::arbitrary_versioned(u, version)?,
+            ),
+            88 => Self::StreamsGroupHeartbeat(StreamsGroupHeartbeatResponse::arbitrary_versioned(
+                u, version,
+            )?),
+            89 => Self::StreamsGroupDescribe(StreamsGroupDescribeResponse::arbitrary_versioned(
+                u, version,
+            )?),
+            90 => Self::DescribeShareGroupOffsets(
+                DescribeShareGroupOffsetsResponse::arbitrary_versioned(u, version)?,
+            ),
+            91 => Self::AlterShareGroupOffsets(
+                AlterShareGroupOffsetsResponse::arbitrary_versioned(u, version)?,
+            ),
+            92 => Self::DeleteShareGroupOffsets(
+                DeleteShareGroupOffsetsResponse::arbitrary_versioned(u, version)?,
+            ),
+            _ => return Err(arbitrary::Error::IncorrectFormat),
+        })
     }
 
     /// The API key of this body.

@@ -10,7 +10,6 @@ use bytes::{BufMut, Bytes, BytesMut};
 
 /// `OffsetCommitRequest`: versions 0-10.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct OffsetCommitRequest {
     /// `GroupId`: versions 0-10.
     pub group_id: String,
@@ -154,9 +153,55 @@ impl OffsetCommitRequest {
     }
 }
 
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for OffsetCommitRequest {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        this.group_id = arbitrary_string(u)?;
+        if version >= 1 {
+            this.generation_id_or_member_epoch = u.arbitrary()?;
+        }
+        if version >= 1 {
+            this.member_id = arbitrary_string(u)?;
+        }
+        if version >= 7 {
+            this.group_instance_id = if u.ratio(1, 4)? {
+                None
+            } else {
+                Some(arbitrary_string(u)?)
+            };
+        }
+        if (version >= 2 && version <= 4) {
+            this.retention_time_ms = u.arbitrary()?;
+        }
+        this.topics = {
+            let n = u.int_in_range(0..=3usize)?;
+            let mut items = Vec::with_capacity(n);
+            for _ in 0..n {
+                items.push(OffsetCommitRequestTopic::arbitrary_versioned(u, version)?);
+            }
+            items
+        };
+        if version >= 8 {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
+    }
+}
+
 /// `OffsetCommitRequestTopic`: versions 0-10.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct OffsetCommitRequestTopic {
     /// `Name`: versions 0-9.
     pub name: String,
@@ -261,9 +306,46 @@ impl OffsetCommitRequestTopic {
     }
 }
 
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for OffsetCommitRequestTopic {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        if version <= 9 {
+            this.name = arbitrary_string(u)?;
+        }
+        if version >= 10 {
+            this.topic_id = Uuid(u.arbitrary()?);
+        }
+        this.partitions = {
+            let n = u.int_in_range(0..=3usize)?;
+            let mut items = Vec::with_capacity(n);
+            for _ in 0..n {
+                items.push(OffsetCommitRequestPartition::arbitrary_versioned(
+                    u, version,
+                )?);
+            }
+            items
+        };
+        if version >= 8 {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
+    }
+}
+
 /// `OffsetCommitRequestPartition`: versions 0-10.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct OffsetCommitRequestPartition {
     /// `PartitionIndex`: versions 0-10.
     pub partition_index: i32,
@@ -378,6 +460,41 @@ impl OffsetCommitRequestPartition {
             });
         }
         Ok(())
+    }
+}
+
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for OffsetCommitRequestPartition {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        this.partition_index = u.arbitrary()?;
+        this.committed_offset = u.arbitrary()?;
+        if version == 1 {
+            this.commit_timestamp = u.arbitrary()?;
+        }
+        if version >= 6 {
+            this.committed_leader_epoch = u.arbitrary()?;
+        }
+        this.committed_metadata = if u.ratio(1, 4)? {
+            None
+        } else {
+            Some(arbitrary_string(u)?)
+        };
+        if version >= 8 {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
     }
 }
 

@@ -10,7 +10,6 @@ use bytes::{BufMut, Bytes, BytesMut};
 
 /// `OffsetFetchRequest`: versions 0-10.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct OffsetFetchRequest {
     /// `GroupId`: versions 0-7.
     pub group_id: String,
@@ -205,9 +204,60 @@ impl OffsetFetchRequest {
     }
 }
 
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for OffsetFetchRequest {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        if version <= 7 {
+            this.group_id = arbitrary_string(u)?;
+        }
+        if version <= 7 {
+            this.topics = if (version >= 2) && u.ratio(1, 4)? {
+                None
+            } else {
+                Some({
+                    let n = u.int_in_range(0..=3usize)?;
+                    let mut items = Vec::with_capacity(n);
+                    for _ in 0..n {
+                        items.push(OffsetFetchRequestTopic::arbitrary_versioned(u, version)?);
+                    }
+                    items
+                })
+            };
+        }
+        if version >= 8 {
+            this.groups = {
+                let n = u.int_in_range(0..=3usize)?;
+                let mut items = Vec::with_capacity(n);
+                for _ in 0..n {
+                    items.push(OffsetFetchRequestGroup::arbitrary_versioned(u, version)?);
+                }
+                items
+            };
+        }
+        if version >= 7 {
+            this.require_stable = u.arbitrary()?;
+        }
+        if version >= 6 {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
+    }
+}
+
 /// `OffsetFetchRequestTopic`: versions 0-10.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct OffsetFetchRequestTopic {
     /// `Name`: versions 0-7.
     pub name: String,
@@ -318,9 +368,43 @@ impl OffsetFetchRequestTopic {
     }
 }
 
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for OffsetFetchRequestTopic {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        if version <= 7 {
+            this.name = arbitrary_string(u)?;
+        }
+        if version <= 7 {
+            this.partition_indexes = {
+                let n = u.int_in_range(0..=3usize)?;
+                let mut items = Vec::with_capacity(n);
+                for _ in 0..n {
+                    items.push(u.arbitrary()?);
+                }
+                items
+            };
+        }
+        if version >= 6 {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
+    }
+}
+
 /// `OffsetFetchRequestGroup`: versions 0-10.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct OffsetFetchRequestGroup {
     /// `GroupId`: versions 8-10.
     pub group_id: String,
@@ -462,9 +546,57 @@ impl OffsetFetchRequestGroup {
     }
 }
 
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for OffsetFetchRequestGroup {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        if version >= 8 {
+            this.group_id = arbitrary_string(u)?;
+        }
+        if version >= 9 {
+            this.member_id = if u.ratio(1, 4)? {
+                None
+            } else {
+                Some(arbitrary_string(u)?)
+            };
+        }
+        if version >= 9 {
+            this.member_epoch = u.arbitrary()?;
+        }
+        if version >= 8 {
+            this.topics = if u.ratio(1, 4)? {
+                None
+            } else {
+                Some({
+                    let n = u.int_in_range(0..=3usize)?;
+                    let mut items = Vec::with_capacity(n);
+                    for _ in 0..n {
+                        items.push(OffsetFetchRequestTopics::arbitrary_versioned(u, version)?);
+                    }
+                    items
+                })
+            };
+        }
+        if version >= 6 {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
+    }
+}
+
 /// `OffsetFetchRequestTopics`: versions 0-10.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct OffsetFetchRequestTopics {
     /// `Name`: versions 8-9.
     pub name: String,
@@ -577,6 +709,44 @@ impl OffsetFetchRequestTopics {
             });
         }
         Ok(())
+    }
+}
+
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for OffsetFetchRequestTopics {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        if (version >= 8 && version <= 9) {
+            this.name = arbitrary_string(u)?;
+        }
+        if version >= 10 {
+            this.topic_id = Uuid(u.arbitrary()?);
+        }
+        if version >= 8 {
+            this.partition_indexes = {
+                let n = u.int_in_range(0..=3usize)?;
+                let mut items = Vec::with_capacity(n);
+                for _ in 0..n {
+                    items.push(u.arbitrary()?);
+                }
+                items
+            };
+        }
+        if version >= 6 {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
     }
 }
 

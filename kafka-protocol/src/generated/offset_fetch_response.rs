@@ -10,7 +10,6 @@ use bytes::{BufMut, Bytes, BytesMut};
 
 /// `OffsetFetchResponse`: versions 0-10.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct OffsetFetchResponse {
     /// `ThrottleTimeMs`: versions 3-10.
     pub throttle_time_ms: i32,
@@ -155,9 +154,56 @@ impl OffsetFetchResponse {
     }
 }
 
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for OffsetFetchResponse {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        if version >= 3 {
+            this.throttle_time_ms = u.arbitrary()?;
+        }
+        if version <= 7 {
+            this.topics = {
+                let n = u.int_in_range(0..=3usize)?;
+                let mut items = Vec::with_capacity(n);
+                for _ in 0..n {
+                    items.push(OffsetFetchResponseTopic::arbitrary_versioned(u, version)?);
+                }
+                items
+            };
+        }
+        if (version >= 2 && version <= 7) {
+            this.error_code = u.arbitrary()?;
+        }
+        if version >= 8 {
+            this.groups = {
+                let n = u.int_in_range(0..=3usize)?;
+                let mut items = Vec::with_capacity(n);
+                for _ in 0..n {
+                    items.push(OffsetFetchResponseGroup::arbitrary_versioned(u, version)?);
+                }
+                items
+            };
+        }
+        if version >= 6 {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
+    }
+}
+
 /// `OffsetFetchResponseTopic`: versions 0-10.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct OffsetFetchResponseTopic {
     /// `Name`: versions 0-7.
     pub name: String,
@@ -268,9 +314,45 @@ impl OffsetFetchResponseTopic {
     }
 }
 
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for OffsetFetchResponseTopic {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        if version <= 7 {
+            this.name = arbitrary_string(u)?;
+        }
+        if version <= 7 {
+            this.partitions = {
+                let n = u.int_in_range(0..=3usize)?;
+                let mut items = Vec::with_capacity(n);
+                for _ in 0..n {
+                    items.push(OffsetFetchResponsePartition::arbitrary_versioned(
+                        u, version,
+                    )?);
+                }
+                items
+            };
+        }
+        if version >= 6 {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
+    }
+}
+
 /// `OffsetFetchResponsePartition`: versions 0-10.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct OffsetFetchResponsePartition {
     /// `PartitionIndex`: versions 0-7.
     pub partition_index: i32,
@@ -421,9 +503,49 @@ impl OffsetFetchResponsePartition {
     }
 }
 
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for OffsetFetchResponsePartition {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        if version <= 7 {
+            this.partition_index = u.arbitrary()?;
+        }
+        if version <= 7 {
+            this.committed_offset = u.arbitrary()?;
+        }
+        if (version >= 5 && version <= 7) {
+            this.committed_leader_epoch = u.arbitrary()?;
+        }
+        if version <= 7 {
+            this.metadata = if u.ratio(1, 4)? {
+                None
+            } else {
+                Some(arbitrary_string(u)?)
+            };
+        }
+        if version <= 7 {
+            this.error_code = u.arbitrary()?;
+        }
+        if version >= 6 {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
+    }
+}
+
 /// `OffsetFetchResponseGroup`: versions 0-10.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct OffsetFetchResponseGroup {
     /// `GroupId`: versions 8-10.
     pub group_id: String,
@@ -553,9 +675,46 @@ impl OffsetFetchResponseGroup {
     }
 }
 
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for OffsetFetchResponseGroup {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        if version >= 8 {
+            this.group_id = arbitrary_string(u)?;
+        }
+        if version >= 8 {
+            this.topics = {
+                let n = u.int_in_range(0..=3usize)?;
+                let mut items = Vec::with_capacity(n);
+                for _ in 0..n {
+                    items.push(OffsetFetchResponseTopics::arbitrary_versioned(u, version)?);
+                }
+                items
+            };
+        }
+        if version >= 8 {
+            this.error_code = u.arbitrary()?;
+        }
+        if version >= 6 {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
+    }
+}
+
 /// `OffsetFetchResponseTopics`: versions 0-10.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct OffsetFetchResponseTopics {
     /// `Name`: versions 8-9.
     pub name: String,
@@ -671,9 +830,48 @@ impl OffsetFetchResponseTopics {
     }
 }
 
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for OffsetFetchResponseTopics {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        if (version >= 8 && version <= 9) {
+            this.name = arbitrary_string(u)?;
+        }
+        if version >= 10 {
+            this.topic_id = Uuid(u.arbitrary()?);
+        }
+        if version >= 8 {
+            this.partitions = {
+                let n = u.int_in_range(0..=3usize)?;
+                let mut items = Vec::with_capacity(n);
+                for _ in 0..n {
+                    items.push(OffsetFetchResponsePartitions::arbitrary_versioned(
+                        u, version,
+                    )?);
+                }
+                items
+            };
+        }
+        if version >= 6 {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
+    }
+}
+
 /// `OffsetFetchResponsePartitions`: versions 0-10.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct OffsetFetchResponsePartitions {
     /// `PartitionIndex`: versions 8-10.
     pub partition_index: i32,
@@ -821,6 +1019,47 @@ impl OffsetFetchResponsePartitions {
             });
         }
         Ok(())
+    }
+}
+
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for OffsetFetchResponsePartitions {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        if version >= 8 {
+            this.partition_index = u.arbitrary()?;
+        }
+        if version >= 8 {
+            this.committed_offset = u.arbitrary()?;
+        }
+        if version >= 8 {
+            this.committed_leader_epoch = u.arbitrary()?;
+        }
+        if version >= 8 {
+            this.metadata = if u.ratio(1, 4)? {
+                None
+            } else {
+                Some(arbitrary_string(u)?)
+            };
+        }
+        if version >= 8 {
+            this.error_code = u.arbitrary()?;
+        }
+        if version >= 6 {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
     }
 }
 

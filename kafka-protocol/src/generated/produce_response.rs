@@ -10,7 +10,6 @@ use bytes::{BufMut, Bytes, BytesMut};
 
 /// `ProduceResponse`: versions 0-13.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct ProduceResponse {
     /// `Responses`: versions 0-13.
     pub responses: Vec<TopicProduceResponse>,
@@ -142,9 +141,51 @@ impl ProduceResponse {
     }
 }
 
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for ProduceResponse {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        this.responses = {
+            let n = u.int_in_range(0..=3usize)?;
+            let mut items = Vec::with_capacity(n);
+            for _ in 0..n {
+                items.push(TopicProduceResponse::arbitrary_versioned(u, version)?);
+            }
+            items
+        };
+        if version >= 1 {
+            this.throttle_time_ms = u.arbitrary()?;
+        }
+        if version >= 10 {
+            this.node_endpoints = {
+                let n = u.int_in_range(0..=3usize)?;
+                let mut items = Vec::with_capacity(n);
+                for _ in 0..n {
+                    items.push(NodeEndpoint::arbitrary_versioned(u, version)?);
+                }
+                items
+            };
+        }
+        if version >= 9 {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
+    }
+}
+
 /// `TopicProduceResponse`: versions 0-13.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct TopicProduceResponse {
     /// `Name`: versions 0-12.
     pub name: String,
@@ -249,9 +290,44 @@ impl TopicProduceResponse {
     }
 }
 
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for TopicProduceResponse {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        if version <= 12 {
+            this.name = arbitrary_string(u)?;
+        }
+        if version >= 13 {
+            this.topic_id = Uuid(u.arbitrary()?);
+        }
+        this.partition_responses = {
+            let n = u.int_in_range(0..=3usize)?;
+            let mut items = Vec::with_capacity(n);
+            for _ in 0..n {
+                items.push(PartitionProduceResponse::arbitrary_versioned(u, version)?);
+            }
+            items
+        };
+        if version >= 9 {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
+    }
+}
+
 /// `PartitionProduceResponse`: versions 0-13.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct PartitionProduceResponse {
     /// `Index`: versions 0-13.
     pub index: i32,
@@ -425,9 +501,59 @@ impl PartitionProduceResponse {
     }
 }
 
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for PartitionProduceResponse {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        this.index = u.arbitrary()?;
+        this.error_code = u.arbitrary()?;
+        this.base_offset = u.arbitrary()?;
+        if version >= 2 {
+            this.log_append_time_ms = u.arbitrary()?;
+        }
+        if version >= 5 {
+            this.log_start_offset = u.arbitrary()?;
+        }
+        if version >= 8 {
+            this.record_errors = {
+                let n = u.int_in_range(0..=3usize)?;
+                let mut items = Vec::with_capacity(n);
+                for _ in 0..n {
+                    items.push(BatchIndexAndErrorMessage::arbitrary_versioned(u, version)?);
+                }
+                items
+            };
+        }
+        if version >= 8 {
+            this.error_message = if u.ratio(1, 4)? {
+                None
+            } else {
+                Some(arbitrary_string(u)?)
+            };
+        }
+        if version >= 10 {
+            this.current_leader = LeaderIdAndEpoch::arbitrary_versioned(u, version)?;
+        }
+        if version >= 9 {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
+    }
+}
+
 /// `BatchIndexAndErrorMessage`: versions 0-13.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct BatchIndexAndErrorMessage {
     /// `BatchIndex`: versions 8-13.
     pub batch_index: i32,
@@ -528,9 +654,40 @@ impl BatchIndexAndErrorMessage {
     }
 }
 
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for BatchIndexAndErrorMessage {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        if version >= 8 {
+            this.batch_index = u.arbitrary()?;
+        }
+        if version >= 8 {
+            this.batch_index_error_message = if u.ratio(1, 4)? {
+                None
+            } else {
+                Some(arbitrary_string(u)?)
+            };
+        }
+        if version >= 9 {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
+    }
+}
+
 /// `LeaderIdAndEpoch`: versions 0-13.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct LeaderIdAndEpoch {
     /// `LeaderId`: versions 10-13, default `-1`.
     pub leader_id: i32,
@@ -631,9 +788,36 @@ impl LeaderIdAndEpoch {
     }
 }
 
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for LeaderIdAndEpoch {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        if version >= 10 {
+            this.leader_id = u.arbitrary()?;
+        }
+        if version >= 10 {
+            this.leader_epoch = u.arbitrary()?;
+        }
+        if version >= 9 {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
+    }
+}
+
 /// `NodeEndpoint`: versions 0-13.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct NodeEndpoint {
     /// `NodeId`: versions 10-13.
     pub node_id: i32,
@@ -769,6 +953,44 @@ impl NodeEndpoint {
             });
         }
         Ok(())
+    }
+}
+
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for NodeEndpoint {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        if version >= 10 {
+            this.node_id = u.arbitrary()?;
+        }
+        if version >= 10 {
+            this.host = arbitrary_string(u)?;
+        }
+        if version >= 10 {
+            this.port = u.arbitrary()?;
+        }
+        if version >= 10 {
+            this.rack = if u.ratio(1, 4)? {
+                None
+            } else {
+                Some(arbitrary_string(u)?)
+            };
+        }
+        if version >= 9 {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
     }
 }
 

@@ -10,7 +10,6 @@ use bytes::{BufMut, Bytes, BytesMut};
 
 /// `PushTelemetryRequest`: versions 0.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct PushTelemetryRequest {
     /// `ClientInstanceId`: versions 0.
     pub client_instance_id: Uuid,
@@ -110,6 +109,33 @@ impl PushTelemetryRequest {
             });
         }
         Ok(())
+    }
+}
+
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for PushTelemetryRequest {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        this.client_instance_id = Uuid(u.arbitrary()?);
+        this.subscription_id = u.arbitrary()?;
+        this.terminating = u.arbitrary()?;
+        this.compression_type = u.arbitrary()?;
+        this.metrics = arbitrary_bytes(u)?;
+        if true {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
     }
 }
 

@@ -10,7 +10,6 @@ use bytes::{BufMut, Bytes, BytesMut};
 
 /// `ReadShareGroupStateRequest`: versions 0.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct ReadShareGroupStateRequest {
     /// `GroupId`: versions 0.
     pub group_id: String,
@@ -99,9 +98,39 @@ impl ReadShareGroupStateRequest {
     }
 }
 
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for ReadShareGroupStateRequest {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        this.group_id = arbitrary_string(u)?;
+        this.topics = {
+            let n = u.int_in_range(0..=3usize)?;
+            let mut items = Vec::with_capacity(n);
+            for _ in 0..n {
+                items.push(ReadStateData::arbitrary_versioned(u, version)?);
+            }
+            items
+        };
+        if true {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
+    }
+}
+
 /// `ReadStateData`: versions 0.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct ReadStateData {
     /// `TopicId`: versions 0.
     pub topic_id: Uuid,
@@ -190,9 +219,39 @@ impl ReadStateData {
     }
 }
 
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for ReadStateData {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        this.topic_id = Uuid(u.arbitrary()?);
+        this.partitions = {
+            let n = u.int_in_range(0..=3usize)?;
+            let mut items = Vec::with_capacity(n);
+            for _ in 0..n {
+                items.push(PartitionData::arbitrary_versioned(u, version)?);
+            }
+            items
+        };
+        if true {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
+    }
+}
+
 /// `PartitionData`: versions 0.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct PartitionData {
     /// `Partition`: versions 0.
     pub partition: i32,
@@ -268,6 +327,30 @@ impl PartitionData {
             });
         }
         Ok(())
+    }
+}
+
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for PartitionData {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        this.partition = u.arbitrary()?;
+        this.leader_epoch = u.arbitrary()?;
+        if true {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
     }
 }
 

@@ -10,7 +10,6 @@ use bytes::{BufMut, Bytes, BytesMut};
 
 /// `StopReplicaRequest`: versions 0-4.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct StopReplicaRequest {
     /// `ControllerId`: versions 0-4.
     pub controller_id: i32,
@@ -226,9 +225,71 @@ impl StopReplicaRequest {
     }
 }
 
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for StopReplicaRequest {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        this.controller_id = u.arbitrary()?;
+        if version >= 4 {
+            this.is_k_raft_controller = u.arbitrary()?;
+        }
+        this.controller_epoch = u.arbitrary()?;
+        if version >= 1 {
+            this.broker_epoch = u.arbitrary()?;
+        }
+        if version <= 2 {
+            this.delete_partitions = u.arbitrary()?;
+        }
+        if version <= 0 {
+            this.ungrouped_partitions = {
+                let n = u.int_in_range(0..=3usize)?;
+                let mut items = Vec::with_capacity(n);
+                for _ in 0..n {
+                    items.push(StopReplicaPartitionV0::arbitrary_versioned(u, version)?);
+                }
+                items
+            };
+        }
+        if (version >= 1 && version <= 2) {
+            this.topics = {
+                let n = u.int_in_range(0..=3usize)?;
+                let mut items = Vec::with_capacity(n);
+                for _ in 0..n {
+                    items.push(StopReplicaTopicV1::arbitrary_versioned(u, version)?);
+                }
+                items
+            };
+        }
+        if version >= 3 {
+            this.topic_states = {
+                let n = u.int_in_range(0..=3usize)?;
+                let mut items = Vec::with_capacity(n);
+                for _ in 0..n {
+                    items.push(StopReplicaTopicState::arbitrary_versioned(u, version)?);
+                }
+                items
+            };
+        }
+        if version >= 2 {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
+    }
+}
+
 /// `StopReplicaPartitionV0`: versions 0-4.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct StopReplicaPartitionV0 {
     /// `TopicName`: versions 0.
     pub topic_name: String,
@@ -329,9 +390,36 @@ impl StopReplicaPartitionV0 {
     }
 }
 
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for StopReplicaPartitionV0 {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        if version <= 0 {
+            this.topic_name = arbitrary_string(u)?;
+        }
+        if version <= 0 {
+            this.partition_index = u.arbitrary()?;
+        }
+        if version >= 2 {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
+    }
+}
+
 /// `StopReplicaTopicV1`: versions 0-4.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct StopReplicaTopicV1 {
     /// `Name`: versions 1-2.
     pub name: String,
@@ -442,9 +530,43 @@ impl StopReplicaTopicV1 {
     }
 }
 
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for StopReplicaTopicV1 {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        if (version >= 1 && version <= 2) {
+            this.name = arbitrary_string(u)?;
+        }
+        if (version >= 1 && version <= 2) {
+            this.partition_indexes = {
+                let n = u.int_in_range(0..=3usize)?;
+                let mut items = Vec::with_capacity(n);
+                for _ in 0..n {
+                    items.push(u.arbitrary()?);
+                }
+                items
+            };
+        }
+        if version >= 2 {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
+    }
+}
+
 /// `StopReplicaTopicState`: versions 0-4.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct StopReplicaTopicState {
     /// `TopicName`: versions 3-4.
     pub topic_name: String,
@@ -555,9 +677,43 @@ impl StopReplicaTopicState {
     }
 }
 
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for StopReplicaTopicState {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        if version >= 3 {
+            this.topic_name = arbitrary_string(u)?;
+        }
+        if version >= 3 {
+            this.partition_states = {
+                let n = u.int_in_range(0..=3usize)?;
+                let mut items = Vec::with_capacity(n);
+                for _ in 0..n {
+                    items.push(StopReplicaPartitionState::arbitrary_versioned(u, version)?);
+                }
+                items
+            };
+        }
+        if version >= 2 {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
+    }
+}
+
 /// `StopReplicaPartitionState`: versions 0-4.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct StopReplicaPartitionState {
     /// `PartitionIndex`: versions 3-4.
     pub partition_index: i32,
@@ -674,6 +830,37 @@ impl StopReplicaPartitionState {
             });
         }
         Ok(())
+    }
+}
+
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for StopReplicaPartitionState {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        if version >= 3 {
+            this.partition_index = u.arbitrary()?;
+        }
+        if version >= 3 {
+            this.leader_epoch = u.arbitrary()?;
+        }
+        if version >= 3 {
+            this.delete_partition = u.arbitrary()?;
+        }
+        if version >= 2 {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
     }
 }
 

@@ -10,7 +10,6 @@ use bytes::{BufMut, Bytes, BytesMut};
 
 /// `StreamsGroupDescribeResponse`: versions 0.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct StreamsGroupDescribeResponse {
     /// `ThrottleTimeMs`: versions 0.
     pub throttle_time_ms: i32,
@@ -99,9 +98,39 @@ impl StreamsGroupDescribeResponse {
     }
 }
 
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for StreamsGroupDescribeResponse {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        this.throttle_time_ms = u.arbitrary()?;
+        this.groups = {
+            let n = u.int_in_range(0..=3usize)?;
+            let mut items = Vec::with_capacity(n);
+            for _ in 0..n {
+                items.push(DescribedGroup::arbitrary_versioned(u, version)?);
+            }
+            items
+        };
+        if true {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
+    }
+}
+
 /// `DescribedGroup`: versions 0.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct DescribedGroup {
     /// `ErrorCode`: versions 0.
     pub error_code: i16,
@@ -256,9 +285,54 @@ impl DescribedGroup {
     }
 }
 
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for DescribedGroup {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        this.error_code = u.arbitrary()?;
+        this.error_message = if u.ratio(1, 4)? {
+            None
+        } else {
+            Some(arbitrary_string(u)?)
+        };
+        this.group_id = arbitrary_string(u)?;
+        this.group_state = arbitrary_string(u)?;
+        this.group_epoch = u.arbitrary()?;
+        this.assignment_epoch = u.arbitrary()?;
+        this.topology = if u.ratio(1, 4)? {
+            None
+        } else {
+            Some(Topology::arbitrary_versioned(u, version)?)
+        };
+        this.members = {
+            let n = u.int_in_range(0..=3usize)?;
+            let mut items = Vec::with_capacity(n);
+            for _ in 0..n {
+                items.push(Member::arbitrary_versioned(u, version)?);
+            }
+            items
+        };
+        this.authorized_operations = u.arbitrary()?;
+        if true {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
+    }
+}
+
 /// `Topology`: versions 0.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct Topology {
     /// `Epoch`: versions 0.
     pub epoch: i32,
@@ -354,9 +428,43 @@ impl Topology {
     }
 }
 
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for Topology {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        this.epoch = u.arbitrary()?;
+        this.subtopologies = if u.ratio(1, 4)? {
+            None
+        } else {
+            Some({
+                let n = u.int_in_range(0..=3usize)?;
+                let mut items = Vec::with_capacity(n);
+                for _ in 0..n {
+                    items.push(Subtopology::arbitrary_versioned(u, version)?);
+                }
+                items
+            })
+        };
+        if true {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
+    }
+}
+
 /// `Subtopology`: versions 0.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct Subtopology {
     /// `SubtopologyId`: versions 0.
     pub subtopology_id: String,
@@ -499,9 +607,63 @@ impl Subtopology {
     }
 }
 
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for Subtopology {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        this.subtopology_id = arbitrary_string(u)?;
+        this.source_topics = {
+            let n = u.int_in_range(0..=3usize)?;
+            let mut items = Vec::with_capacity(n);
+            for _ in 0..n {
+                items.push(arbitrary_string(u)?);
+            }
+            items
+        };
+        this.repartition_sink_topics = {
+            let n = u.int_in_range(0..=3usize)?;
+            let mut items = Vec::with_capacity(n);
+            for _ in 0..n {
+                items.push(arbitrary_string(u)?);
+            }
+            items
+        };
+        this.state_changelog_topics = {
+            let n = u.int_in_range(0..=3usize)?;
+            let mut items = Vec::with_capacity(n);
+            for _ in 0..n {
+                items.push(TopicInfo::arbitrary_versioned(u, version)?);
+            }
+            items
+        };
+        this.repartition_source_topics = {
+            let n = u.int_in_range(0..=3usize)?;
+            let mut items = Vec::with_capacity(n);
+            for _ in 0..n {
+                items.push(TopicInfo::arbitrary_versioned(u, version)?);
+            }
+            items
+        };
+        if true {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
+    }
+}
+
 /// `TopicInfo`: versions 0.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct TopicInfo {
     /// `Name`: versions 0.
     pub name: String,
@@ -606,9 +768,41 @@ impl TopicInfo {
     }
 }
 
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for TopicInfo {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        this.name = arbitrary_string(u)?;
+        this.partitions = u.arbitrary()?;
+        this.replication_factor = u.arbitrary()?;
+        this.topic_configs = {
+            let n = u.int_in_range(0..=3usize)?;
+            let mut items = Vec::with_capacity(n);
+            for _ in 0..n {
+                items.push(KeyValue::arbitrary_versioned(u, version)?);
+            }
+            items
+        };
+        if true {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
+    }
+}
+
 /// `KeyValue`: versions 0.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct KeyValue {
     /// `Key`: versions 0.
     pub key: String,
@@ -687,9 +881,32 @@ impl KeyValue {
     }
 }
 
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for KeyValue {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        this.key = arbitrary_string(u)?;
+        this.value = arbitrary_string(u)?;
+        if true {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
+    }
+}
+
 /// `Member`: versions 0.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct Member {
     /// `MemberId`: versions 0.
     pub member_id: String,
@@ -912,9 +1129,78 @@ impl Member {
     }
 }
 
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for Member {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        this.member_id = arbitrary_string(u)?;
+        this.member_epoch = u.arbitrary()?;
+        this.instance_id = if u.ratio(1, 4)? {
+            None
+        } else {
+            Some(arbitrary_string(u)?)
+        };
+        this.rack_id = if u.ratio(1, 4)? {
+            None
+        } else {
+            Some(arbitrary_string(u)?)
+        };
+        this.client_id = arbitrary_string(u)?;
+        this.client_host = arbitrary_string(u)?;
+        this.topology_epoch = u.arbitrary()?;
+        this.process_id = arbitrary_string(u)?;
+        this.user_endpoint = if u.ratio(1, 4)? {
+            None
+        } else {
+            Some(Endpoint::arbitrary_versioned(u, version)?)
+        };
+        this.client_tags = {
+            let n = u.int_in_range(0..=3usize)?;
+            let mut items = Vec::with_capacity(n);
+            for _ in 0..n {
+                items.push(KeyValue::arbitrary_versioned(u, version)?);
+            }
+            items
+        };
+        this.task_offsets = {
+            let n = u.int_in_range(0..=3usize)?;
+            let mut items = Vec::with_capacity(n);
+            for _ in 0..n {
+                items.push(TaskOffset::arbitrary_versioned(u, version)?);
+            }
+            items
+        };
+        this.task_end_offsets = {
+            let n = u.int_in_range(0..=3usize)?;
+            let mut items = Vec::with_capacity(n);
+            for _ in 0..n {
+                items.push(TaskOffset::arbitrary_versioned(u, version)?);
+            }
+            items
+        };
+        this.assignment = Assignment::arbitrary_versioned(u, version)?;
+        this.target_assignment = Assignment::arbitrary_versioned(u, version)?;
+        this.is_classic = u.arbitrary()?;
+        if true {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
+    }
+}
+
 /// `Endpoint`: versions 0.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct Endpoint {
     /// `Host`: versions 0.
     pub host: String,
@@ -993,9 +1279,32 @@ impl Endpoint {
     }
 }
 
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for Endpoint {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        this.host = arbitrary_string(u)?;
+        this.port = u.arbitrary()?;
+        if true {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
+    }
+}
+
 /// `TaskOffset`: versions 0.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct TaskOffset {
     /// `SubtopologyId`: versions 0.
     pub subtopology_id: String,
@@ -1082,9 +1391,33 @@ impl TaskOffset {
     }
 }
 
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for TaskOffset {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        this.subtopology_id = arbitrary_string(u)?;
+        this.partition = u.arbitrary()?;
+        this.offset = u.arbitrary()?;
+        if true {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
+    }
+}
+
 /// `Assignment`: versions 0.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct Assignment {
     /// `ActiveTasks`: versions 0.
     pub active_tasks: Vec<TaskIds>,
@@ -1201,9 +1534,54 @@ impl Assignment {
     }
 }
 
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for Assignment {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        this.active_tasks = {
+            let n = u.int_in_range(0..=3usize)?;
+            let mut items = Vec::with_capacity(n);
+            for _ in 0..n {
+                items.push(TaskIds::arbitrary_versioned(u, version)?);
+            }
+            items
+        };
+        this.standby_tasks = {
+            let n = u.int_in_range(0..=3usize)?;
+            let mut items = Vec::with_capacity(n);
+            for _ in 0..n {
+                items.push(TaskIds::arbitrary_versioned(u, version)?);
+            }
+            items
+        };
+        this.warmup_tasks = {
+            let n = u.int_in_range(0..=3usize)?;
+            let mut items = Vec::with_capacity(n);
+            for _ in 0..n {
+                items.push(TaskIds::arbitrary_versioned(u, version)?);
+            }
+            items
+        };
+        if true {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
+    }
+}
+
 /// `TaskIds`: versions 0.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct TaskIds {
     /// `SubtopologyId`: versions 0.
     pub subtopology_id: String,
@@ -1289,6 +1667,37 @@ impl TaskIds {
             });
         }
         Ok(())
+    }
+}
+
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for TaskIds {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        this.subtopology_id = arbitrary_string(u)?;
+        this.partitions = {
+            let n = u.int_in_range(0..=3usize)?;
+            let mut items = Vec::with_capacity(n);
+            for _ in 0..n {
+                items.push(u.arbitrary()?);
+            }
+            items
+        };
+        if true {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
     }
 }
 

@@ -10,7 +10,6 @@ use bytes::{BufMut, Bytes, BytesMut};
 
 /// `StreamsGroupHeartbeatResponse`: versions 0.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct StreamsGroupHeartbeatResponse {
     /// `ThrottleTimeMs`: versions 0.
     pub throttle_time_ms: i32,
@@ -270,9 +269,103 @@ impl StreamsGroupHeartbeatResponse {
     }
 }
 
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for StreamsGroupHeartbeatResponse {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        this.throttle_time_ms = u.arbitrary()?;
+        this.error_code = u.arbitrary()?;
+        this.error_message = if u.ratio(1, 4)? {
+            None
+        } else {
+            Some(arbitrary_string(u)?)
+        };
+        this.member_id = arbitrary_string(u)?;
+        this.member_epoch = u.arbitrary()?;
+        this.heartbeat_interval_ms = u.arbitrary()?;
+        this.acceptable_recovery_lag = u.arbitrary()?;
+        this.task_offset_interval_ms = u.arbitrary()?;
+        this.status = if u.ratio(1, 4)? {
+            None
+        } else {
+            Some({
+                let n = u.int_in_range(0..=3usize)?;
+                let mut items = Vec::with_capacity(n);
+                for _ in 0..n {
+                    items.push(Status::arbitrary_versioned(u, version)?);
+                }
+                items
+            })
+        };
+        this.active_tasks = if u.ratio(1, 4)? {
+            None
+        } else {
+            Some({
+                let n = u.int_in_range(0..=3usize)?;
+                let mut items = Vec::with_capacity(n);
+                for _ in 0..n {
+                    items.push(TaskIds::arbitrary_versioned(u, version)?);
+                }
+                items
+            })
+        };
+        this.standby_tasks = if u.ratio(1, 4)? {
+            None
+        } else {
+            Some({
+                let n = u.int_in_range(0..=3usize)?;
+                let mut items = Vec::with_capacity(n);
+                for _ in 0..n {
+                    items.push(TaskIds::arbitrary_versioned(u, version)?);
+                }
+                items
+            })
+        };
+        this.warmup_tasks = if u.ratio(1, 4)? {
+            None
+        } else {
+            Some({
+                let n = u.int_in_range(0..=3usize)?;
+                let mut items = Vec::with_capacity(n);
+                for _ in 0..n {
+                    items.push(TaskIds::arbitrary_versioned(u, version)?);
+                }
+                items
+            })
+        };
+        this.endpoint_information_epoch = u.arbitrary()?;
+        this.partitions_by_user_endpoint = if u.ratio(1, 4)? {
+            None
+        } else {
+            Some({
+                let n = u.int_in_range(0..=3usize)?;
+                let mut items = Vec::with_capacity(n);
+                for _ in 0..n {
+                    items.push(EndpointToPartitions::arbitrary_versioned(u, version)?);
+                }
+                items
+            })
+        };
+        if true {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
+    }
+}
+
 /// `Status`: versions 0.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct Status {
     /// `StatusCode`: versions 0.
     pub status_code: i8,
@@ -351,9 +444,32 @@ impl Status {
     }
 }
 
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for Status {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        this.status_code = u.arbitrary()?;
+        this.status_detail = arbitrary_string(u)?;
+        if true {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
+    }
+}
+
 /// `TaskIds`: versions 0.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct TaskIds {
     /// `SubtopologyId`: versions 0.
     pub subtopology_id: String,
@@ -442,9 +558,39 @@ impl TaskIds {
     }
 }
 
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for TaskIds {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        this.subtopology_id = arbitrary_string(u)?;
+        this.partitions = {
+            let n = u.int_in_range(0..=3usize)?;
+            let mut items = Vec::with_capacity(n);
+            for _ in 0..n {
+                items.push(u.arbitrary()?);
+            }
+            items
+        };
+        if true {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
+    }
+}
+
 /// `EndpointToPartitions`: versions 0.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct EndpointToPartitions {
     /// `UserEndpoint`: versions 0.
     pub user_endpoint: Endpoint,
@@ -551,9 +697,47 @@ impl EndpointToPartitions {
     }
 }
 
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for EndpointToPartitions {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        this.user_endpoint = Endpoint::arbitrary_versioned(u, version)?;
+        this.active_partitions = {
+            let n = u.int_in_range(0..=3usize)?;
+            let mut items = Vec::with_capacity(n);
+            for _ in 0..n {
+                items.push(TopicPartition::arbitrary_versioned(u, version)?);
+            }
+            items
+        };
+        this.standby_partitions = {
+            let n = u.int_in_range(0..=3usize)?;
+            let mut items = Vec::with_capacity(n);
+            for _ in 0..n {
+                items.push(TopicPartition::arbitrary_versioned(u, version)?);
+            }
+            items
+        };
+        if true {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
+    }
+}
+
 /// `Endpoint`: versions 0.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct Endpoint {
     /// `Host`: versions 0.
     pub host: String,
@@ -632,9 +816,32 @@ impl Endpoint {
     }
 }
 
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for Endpoint {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        this.host = arbitrary_string(u)?;
+        this.port = u.arbitrary()?;
+        if true {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
+    }
+}
+
 /// `TopicPartition`: versions 0.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct TopicPartition {
     /// `Topic`: versions 0.
     pub topic: String,
@@ -720,6 +927,37 @@ impl TopicPartition {
             });
         }
         Ok(())
+    }
+}
+
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for TopicPartition {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        this.topic = arbitrary_string(u)?;
+        this.partitions = {
+            let n = u.int_in_range(0..=3usize)?;
+            let mut items = Vec::with_capacity(n);
+            for _ in 0..n {
+                items.push(u.arbitrary()?);
+            }
+            items
+        };
+        if true {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
     }
 }
 

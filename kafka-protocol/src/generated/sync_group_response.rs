@@ -10,7 +10,6 @@ use bytes::{BufMut, Bytes, BytesMut};
 
 /// `SyncGroupResponse`: versions 0-5.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct SyncGroupResponse {
     /// `ThrottleTimeMs`: versions 1-5.
     pub throttle_time_ms: i32,
@@ -122,6 +121,47 @@ impl SyncGroupResponse {
             });
         }
         Ok(())
+    }
+}
+
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for SyncGroupResponse {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        if version >= 1 {
+            this.throttle_time_ms = u.arbitrary()?;
+        }
+        this.error_code = u.arbitrary()?;
+        if version >= 5 {
+            this.protocol_type = if u.ratio(1, 4)? {
+                None
+            } else {
+                Some(arbitrary_string(u)?)
+            };
+        }
+        if version >= 5 {
+            this.protocol_name = if u.ratio(1, 4)? {
+                None
+            } else {
+                Some(arbitrary_string(u)?)
+            };
+        }
+        this.assignment = arbitrary_bytes(u)?;
+        if version >= 4 {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
     }
 }
 

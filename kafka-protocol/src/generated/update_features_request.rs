@@ -10,7 +10,6 @@ use bytes::{BufMut, Bytes, BytesMut};
 
 /// `UpdateFeaturesRequest`: versions 0-2.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct UpdateFeaturesRequest {
     /// `timeoutMs`: versions 0-2, default `60000`.
     pub timeout_ms: i32,
@@ -118,9 +117,42 @@ impl UpdateFeaturesRequest {
     }
 }
 
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for UpdateFeaturesRequest {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        this.timeout_ms = u.arbitrary()?;
+        this.feature_updates = {
+            let n = u.int_in_range(0..=3usize)?;
+            let mut items = Vec::with_capacity(n);
+            for _ in 0..n {
+                items.push(FeatureUpdateKey::arbitrary_versioned(u, version)?);
+            }
+            items
+        };
+        if version >= 1 {
+            this.validate_only = u.arbitrary()?;
+        }
+        if true {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
+    }
+}
+
 /// `FeatureUpdateKey`: versions 0-2.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct FeatureUpdateKey {
     /// `Feature`: versions 0-2.
     pub feature: String,
@@ -234,6 +266,36 @@ impl FeatureUpdateKey {
             });
         }
         Ok(())
+    }
+}
+
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for FeatureUpdateKey {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        this.feature = arbitrary_string(u)?;
+        this.max_version_level = u.arbitrary()?;
+        if version <= 0 {
+            this.allow_downgrade = u.arbitrary()?;
+        }
+        if version >= 1 {
+            this.upgrade_type = u.arbitrary()?;
+        }
+        if true {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
     }
 }
 

@@ -10,7 +10,6 @@ use bytes::{BufMut, Bytes, BytesMut};
 
 /// `UpdateMetadataRequest`: versions 0-8.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct UpdateMetadataRequest {
     /// `ControllerId`: versions 0-8.
     pub controller_id: i32,
@@ -225,9 +224,71 @@ impl UpdateMetadataRequest {
     }
 }
 
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for UpdateMetadataRequest {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        this.controller_id = u.arbitrary()?;
+        if version >= 8 {
+            this.is_k_raft_controller = u.arbitrary()?;
+        }
+        if version >= 8 {
+            this.r#type = u.arbitrary()?;
+        }
+        this.controller_epoch = u.arbitrary()?;
+        if version >= 5 {
+            this.broker_epoch = u.arbitrary()?;
+        }
+        if version <= 4 {
+            this.ungrouped_partition_states = {
+                let n = u.int_in_range(0..=3usize)?;
+                let mut items = Vec::with_capacity(n);
+                for _ in 0..n {
+                    items.push(UpdateMetadataPartitionState::arbitrary_versioned(
+                        u, version,
+                    )?);
+                }
+                items
+            };
+        }
+        if version >= 5 {
+            this.topic_states = {
+                let n = u.int_in_range(0..=3usize)?;
+                let mut items = Vec::with_capacity(n);
+                for _ in 0..n {
+                    items.push(UpdateMetadataTopicState::arbitrary_versioned(u, version)?);
+                }
+                items
+            };
+        }
+        this.live_brokers = {
+            let n = u.int_in_range(0..=3usize)?;
+            let mut items = Vec::with_capacity(n);
+            for _ in 0..n {
+                items.push(UpdateMetadataBroker::arbitrary_versioned(u, version)?);
+            }
+            items
+        };
+        if version >= 6 {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
+    }
+}
+
 /// `UpdateMetadataPartitionState`: versions 0-8.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct UpdateMetadataPartitionState {
     /// `TopicName`: versions 0-4.
     pub topic_name: String,
@@ -400,9 +461,64 @@ impl UpdateMetadataPartitionState {
     }
 }
 
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for UpdateMetadataPartitionState {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        if version <= 4 {
+            this.topic_name = arbitrary_string(u)?;
+        }
+        this.partition_index = u.arbitrary()?;
+        this.controller_epoch = u.arbitrary()?;
+        this.leader = u.arbitrary()?;
+        this.leader_epoch = u.arbitrary()?;
+        this.isr = {
+            let n = u.int_in_range(0..=3usize)?;
+            let mut items = Vec::with_capacity(n);
+            for _ in 0..n {
+                items.push(u.arbitrary()?);
+            }
+            items
+        };
+        this.zk_version = u.arbitrary()?;
+        this.replicas = {
+            let n = u.int_in_range(0..=3usize)?;
+            let mut items = Vec::with_capacity(n);
+            for _ in 0..n {
+                items.push(u.arbitrary()?);
+            }
+            items
+        };
+        if version >= 4 {
+            this.offline_replicas = {
+                let n = u.int_in_range(0..=3usize)?;
+                let mut items = Vec::with_capacity(n);
+                for _ in 0..n {
+                    items.push(u.arbitrary()?);
+                }
+                items
+            };
+        }
+        if version >= 6 {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
+    }
+}
+
 /// `UpdateMetadataTopicState`: versions 0-8.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct UpdateMetadataTopicState {
     /// `TopicName`: versions 5-8.
     pub topic_name: String,
@@ -525,9 +641,48 @@ impl UpdateMetadataTopicState {
     }
 }
 
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for UpdateMetadataTopicState {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        if version >= 5 {
+            this.topic_name = arbitrary_string(u)?;
+        }
+        if version >= 7 {
+            this.topic_id = Uuid(u.arbitrary()?);
+        }
+        if version >= 5 {
+            this.partition_states = {
+                let n = u.int_in_range(0..=3usize)?;
+                let mut items = Vec::with_capacity(n);
+                for _ in 0..n {
+                    items.push(UpdateMetadataPartitionState::arbitrary_versioned(
+                        u, version,
+                    )?);
+                }
+                items
+            };
+        }
+        if version >= 6 {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
+    }
+}
+
 /// `UpdateMetadataBroker`: versions 0-8.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct UpdateMetadataBroker {
     /// `Id`: versions 0-8.
     pub id: i32,
@@ -656,9 +811,54 @@ impl UpdateMetadataBroker {
     }
 }
 
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for UpdateMetadataBroker {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        this.id = u.arbitrary()?;
+        if version <= 0 {
+            this.v0_host = arbitrary_string(u)?;
+        }
+        if version <= 0 {
+            this.v0_port = u.arbitrary()?;
+        }
+        if version >= 1 {
+            this.endpoints = {
+                let n = u.int_in_range(0..=3usize)?;
+                let mut items = Vec::with_capacity(n);
+                for _ in 0..n {
+                    items.push(UpdateMetadataEndpoint::arbitrary_versioned(u, version)?);
+                }
+                items
+            };
+        }
+        if version >= 2 {
+            this.rack = if u.ratio(1, 4)? {
+                None
+            } else {
+                Some(arbitrary_string(u)?)
+            };
+        }
+        if version >= 6 {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
+    }
+}
+
 /// `UpdateMetadataEndpoint`: versions 0-8.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct UpdateMetadataEndpoint {
     /// `Port`: versions 1-8.
     pub port: i32,
@@ -787,6 +987,40 @@ impl UpdateMetadataEndpoint {
             });
         }
         Ok(())
+    }
+}
+
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for UpdateMetadataEndpoint {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        if version >= 1 {
+            this.port = u.arbitrary()?;
+        }
+        if version >= 1 {
+            this.host = arbitrary_string(u)?;
+        }
+        if version >= 3 {
+            this.listener = arbitrary_string(u)?;
+        }
+        if version >= 1 {
+            this.security_protocol = u.arbitrary()?;
+        }
+        if version >= 6 {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
     }
 }
 

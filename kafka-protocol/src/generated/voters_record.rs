@@ -10,7 +10,6 @@ use bytes::{BufMut, Bytes, BytesMut};
 
 /// `VotersRecord`: versions 0.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct VotersRecord {
     /// `Version`: versions 0.
     pub version: i16,
@@ -99,9 +98,39 @@ impl VotersRecord {
     }
 }
 
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for VotersRecord {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        this.version = u.arbitrary()?;
+        this.voters = {
+            let n = u.int_in_range(0..=3usize)?;
+            let mut items = Vec::with_capacity(n);
+            for _ in 0..n {
+                items.push(Voter::arbitrary_versioned(u, version)?);
+            }
+            items
+        };
+        if true {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
+    }
+}
+
 /// `Voter`: versions 0.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct Voter {
     /// `VoterId`: versions 0.
     pub voter_id: i32,
@@ -206,9 +235,41 @@ impl Voter {
     }
 }
 
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for Voter {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        this.voter_id = u.arbitrary()?;
+        this.voter_directory_id = Uuid(u.arbitrary()?);
+        this.endpoints = {
+            let n = u.int_in_range(0..=3usize)?;
+            let mut items = Vec::with_capacity(n);
+            for _ in 0..n {
+                items.push(Endpoint::arbitrary_versioned(u, version)?);
+            }
+            items
+        };
+        this.k_raft_version_feature = KRaftVersionFeature::arbitrary_versioned(u, version)?;
+        if true {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
+    }
+}
+
 /// `Endpoint`: versions 0.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct Endpoint {
     /// `Name`: versions 0.
     pub name: String,
@@ -295,9 +356,33 @@ impl Endpoint {
     }
 }
 
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for Endpoint {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        this.name = arbitrary_string(u)?;
+        this.host = arbitrary_string(u)?;
+        this.port = u.arbitrary()?;
+        if true {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
+    }
+}
+
 /// `KRaftVersionFeature`: versions 0.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct KRaftVersionFeature {
     /// `MinSupportedVersion`: versions 0.
     pub min_supported_version: i16,
@@ -373,6 +458,30 @@ impl KRaftVersionFeature {
             });
         }
         Ok(())
+    }
+}
+
+#[cfg(feature = "arbitrary")]
+impl crate::arbitrary_support::ArbitraryVersioned for KRaftVersionFeature {
+    #[allow(
+        unused_variables,
+        unused_mut,
+        unused_imports,
+        clippy::nonminimal_bool,
+        clippy::overly_complex_bool_expr
+    )]
+    fn arbitrary_versioned(
+        u: &mut arbitrary::Unstructured<'_>,
+        version: i16,
+    ) -> arbitrary::Result<Self> {
+        use crate::arbitrary_support::*;
+        let mut this = Self::default();
+        this.min_supported_version = u.arbitrary()?;
+        this.max_supported_version = u.arbitrary()?;
+        if true {
+            this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?;
+        }
+        Ok(this)
     }
 }
 

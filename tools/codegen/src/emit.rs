@@ -310,10 +310,6 @@ fn emit_struct(ctx: &Ctx<'_>, s: &MStruct, out: &mut String) -> Result<()> {
     // The struct.
     writeln!(out, "/// `{sname}`: versions {}.", describe(msg.valid))?;
     writeln!(out, "#[derive(Debug, Clone, PartialEq)]")?;
-    writeln!(
-        out,
-        "#[cfg_attr(feature = \"arbitrary\", derive(arbitrary::Arbitrary))]"
-    )?;
     writeln!(out, "pub struct {sname} {{")?;
     for f in &fields {
         let mut doc = format!("`{}`: versions {}", f.name, describe(f.present));
@@ -506,6 +502,68 @@ fn emit_struct(ctx: &Ctx<'_>, s: &MStruct, out: &mut String) -> Result<()> {
         writeln!(out, "        }}")?;
     }
     writeln!(out, "        Ok(())\n    }}\n}}\n")?;
+    emit_arbitrary(ctx, s, out)?;
+    Ok(())
+}
+
+/// Expression producing a random non-null value of `ty` valid at `version`.
+fn arbitrary_plain(ty: &FieldType) -> String {
+    match ty {
+        FieldType::Float64 => "arbitrary_f64(u)?".into(),
+        FieldType::String => "arbitrary_string(u)?".into(),
+        FieldType::Bytes | FieldType::Records => "arbitrary_bytes(u)?".into(),
+        FieldType::Uuid => "Uuid(u.arbitrary()?)".into(),
+        FieldType::Struct(n) => format!("{n}::arbitrary_versioned(u, version)?"),
+        FieldType::Array(inner) => format!(
+            "{{ let n = u.int_in_range(0..=3usize)?; let mut items = Vec::with_capacity(n); for _ in 0..n {{ items.push({}); }} items }}",
+            arbitrary_plain(inner)
+        ),
+        _ => "u.arbitrary()?".into(),
+    }
+}
+
+/// Random values that are valid for a version: fields the version lacks keep their defaults,
+/// nulls only where the version allows them, unknown tagged fields only where flexible.
+fn emit_arbitrary(ctx: &Ctx<'_>, s: &MStruct, out: &mut String) -> Result<()> {
+    let msg = ctx.msg;
+    let sname = &s.name;
+    writeln!(out, "#[cfg(feature = \"arbitrary\")]")?;
+    writeln!(
+        out,
+        "impl crate::arbitrary_support::ArbitraryVersioned for {sname} {{"
+    )?;
+    writeln!(out, "    #[allow(unused_variables, unused_mut, unused_imports, clippy::nonminimal_bool, clippy::overly_complex_bool_expr)]")?;
+    writeln!(out, "    fn arbitrary_versioned(u: &mut arbitrary::Unstructured<'_>, version: i16) -> arbitrary::Result<Self> {{")?;
+    writeln!(out, "        use crate::arbitrary_support::*;")?;
+    writeln!(out, "        let mut this = Self::default();")?;
+    for f in &s.fields {
+        if f.present == 0 {
+            continue;
+        }
+        let c = cond(f.present, msg.valid);
+        let ident = field_ident(&f.name);
+        let value = if is_option(f) {
+            let nc = cond(f.nullable, f.present);
+            let some = format!("Some({})", arbitrary_plain(&f.ty));
+            match nc.as_str() {
+                "false" => some,
+                "true" => format!("if u.ratio(1, 4)? {{ None }} else {{ {some} }}"),
+                _ => format!("if ({nc}) && u.ratio(1, 4)? {{ None }} else {{ {some} }}"),
+            }
+        } else {
+            arbitrary_plain(&f.ty)
+        };
+        if c == "true" {
+            writeln!(out, "        this.{ident} = {value};")?;
+        } else {
+            writeln!(out, "        if {c} {{ this.{ident} = {value}; }}")?;
+        }
+    }
+    if msg.flexible != 0 {
+        let flexible_cond = cond(msg.flexible, msg.valid);
+        writeln!(out, "        if {flexible_cond} {{ this.unknown_tagged_fields = arbitrary_unknown_tagged_fields(u)?; }}")?;
+    }
+    writeln!(out, "        Ok(this)\n    }}\n}}\n")?;
     Ok(())
 }
 
@@ -757,6 +815,31 @@ pub fn emit_mod(messages: &[MMessage]) -> Result<String> {
             )?;
         }
         writeln!(out, "        }}\n    }}\n")?;
+        writeln!(
+            out,
+            "    /// A random body of `api_key` valid at `version` (feature `arbitrary`)."
+        )?;
+        writeln!(out, "    #[cfg(feature = \"arbitrary\")]")?;
+        writeln!(out, "    pub fn arbitrary_for(api_key: ApiKey, u: &mut arbitrary::Unstructured<'_>, version: i16) -> arbitrary::Result<Self> {{")?;
+        writeln!(
+            out,
+            "        use crate::arbitrary_support::ArbitraryVersioned;"
+        )?;
+        writeln!(out, "        Ok(match api_key.0 {{")?;
+        for (k, (req, resp)) in &by_key {
+            let m = if suffix == 0 { req } else { resp }.expect("checked");
+            writeln!(
+                out,
+                "            {k} => Self::{}({}::arbitrary_versioned(u, version)?),",
+                api_name(m),
+                m.name
+            )?;
+        }
+        writeln!(
+            out,
+            "            _ => return Err(arbitrary::Error::IncorrectFormat),"
+        )?;
+        writeln!(out, "        }})\n    }}\n")?;
         writeln!(out, "    /// The API key of this body.")?;
         writeln!(out, "    pub fn api_key(&self) -> ApiKey {{")?;
         writeln!(out, "        match self {{")?;
