@@ -11,11 +11,14 @@ pub mod api_key;
 pub mod arbitrary_support;
 pub mod codec;
 pub mod error;
+pub mod error_code;
+pub mod frame;
 #[allow(missing_docs)]
 pub mod generated;
 pub mod message;
 
 pub use api_key::ApiKey;
 pub use error::{DecodeError, DecodeErrorKind, EncodeError};
+pub use error_code::ErrorCode;
 pub use generated::{RequestBody, ResponseBody};
 pub use message::{Message, Request, Response};
