@@ -360,7 +360,10 @@ mod tests {
         assert!(ErrorCode::NOT_LEADER_OR_FOLLOWER.is_retriable());
         assert!(!ErrorCode::TOPIC_AUTHORIZATION_FAILED.is_retriable());
         assert_eq!(ErrorCode(-999).name(), None);
-        assert_eq!(ErrorCode::from_name("unknown_topic_or_partition"), Some(ErrorCode(3)));
+        assert_eq!(
+            ErrorCode::from_name("unknown_topic_or_partition"),
+            Some(ErrorCode(3))
+        );
         assert!(TABLE.windows(2).all(|w| w[0].0 < w[1].0));
     }
 }

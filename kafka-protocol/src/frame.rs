@@ -161,8 +161,16 @@ pub fn decode_request(frame: &Bytes) -> Result<(RequestHeader, RequestBody), Dec
             remaining: frame.len(),
         })
     })?;
-    if key.info().is_none() {
+    let Some(info) = key.info() else {
         return Err(r.error(DecodeErrorKind::UnknownApiKey(key.0)));
+    };
+    // The header's own version depends on the body's, so an unknown version is refused before
+    // the header is read.
+    if !(info.lowest..=info.highest).contains(&version) {
+        return Err(r.error(DecodeErrorKind::UnsupportedVersion {
+            message: info.name,
+            version,
+        }));
     }
     let header = RequestHeader::decode(&mut r, key.request_header_version(version))?;
     let body = RequestBody::decode(key, &mut r, version)?;
@@ -280,7 +288,10 @@ mod tests {
         let mut buf = BytesMut::from(&[0, 0, 0, 3, 1, 2][..]);
         assert_eq!(d.decode(&mut buf).unwrap(), None);
         buf.extend_from_slice(&[3, 0, 0, 0, 0, 0xff]);
-        assert_eq!(d.decode(&mut buf).unwrap().unwrap(), Bytes::from_static(&[1, 2, 3]));
+        assert_eq!(
+            d.decode(&mut buf).unwrap().unwrap(),
+            Bytes::from_static(&[1, 2, 3])
+        );
         assert_eq!(d.decode(&mut buf).unwrap().unwrap(), Bytes::new());
         assert_eq!(&buf[..], &[0xff]);
         let mut big = BytesMut::from(&[0, 0, 0, 17][..]);

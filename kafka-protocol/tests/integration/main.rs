@@ -1,6 +1,8 @@
 //! kafka-protocol's integration tests: one binary, one module per concern.
 
 mod differential;
+mod hostile;
 mod oracle;
 mod random;
 mod roundtrip;
+mod tables;
