@@ -16,6 +16,7 @@ pub mod frame;
 #[allow(missing_docs)]
 pub mod generated;
 pub mod message;
+pub mod record;
 
 pub use api_key::ApiKey;
 pub use error::{DecodeError, DecodeErrorKind, EncodeError};
