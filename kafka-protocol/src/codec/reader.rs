@@ -10,10 +10,11 @@ use crate::error::{DecodeError, DecodeErrorKind};
 /// come out as zero-copy slices of that buffer.
 #[derive(Debug, Clone)]
 pub struct Reader<'a> {
+    /// The input up to this reader's end; positions count from the start of the whole input,
+    /// so that errors report absolute offsets and zero-copy slices index the owner directly.
     data: &'a [u8],
     owner: Option<&'a Bytes>,
     pos: usize,
-    end: usize,
 }
 
 impl<'a> Reader<'a> {
@@ -23,7 +24,6 @@ impl<'a> Reader<'a> {
             data,
             owner: None,
             pos: 0,
-            end: data.len(),
         }
     }
 
@@ -33,14 +33,13 @@ impl<'a> Reader<'a> {
             data: data.as_ref(),
             owner: Some(data),
             pos: 0,
-            end: data.len(),
         }
     }
 
     /// Bytes not yet read.
     #[inline]
     pub fn remaining(&self) -> usize {
-        self.end - self.pos
+        self.data.len() - self.pos
     }
 
     /// Offset of the next byte, counted from the start of the whole input.
@@ -52,7 +51,7 @@ impl<'a> Reader<'a> {
     /// True when everything was read.
     #[inline]
     pub fn is_empty(&self) -> bool {
-        self.pos == self.end
+        self.pos == self.data.len()
     }
 
     /// An error of `kind` at the current position.
@@ -81,12 +80,18 @@ impl<'a> Reader<'a> {
     /// The next `n` bytes as a slice, advancing past them.
     #[inline]
     pub fn slice(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
-        if n > self.remaining() {
-            return Err(self.eof(n));
+        let data = self.data;
+        match self
+            .pos
+            .checked_add(n)
+            .and_then(|end| data.get(self.pos..end))
+        {
+            Some(s) => {
+                self.pos += n;
+                Ok(s)
+            }
+            None => Err(self.eof(n)),
         }
-        let start = self.pos;
-        self.pos += n;
-        Ok(&self.data[start..self.pos])
     }
 
     /// The next `n` bytes as [`Bytes`]: a zero-copy slice when the input is shared.
@@ -112,10 +117,9 @@ impl<'a> Reader<'a> {
             }));
         }
         let sub = Reader {
-            data: self.data,
+            data: &self.data[..self.pos + n],
             owner: self.owner,
             pos: self.pos,
-            end: self.pos + n,
         };
         self.pos += n;
         Ok(sub)
@@ -123,13 +127,54 @@ impl<'a> Reader<'a> {
 
     #[inline]
     fn array<const N: usize>(&mut self) -> Result<[u8; N], DecodeError> {
-        if N > self.remaining() {
-            return Err(self.eof(N));
+        match self
+            .data
+            .get(self.pos..)
+            .and_then(|rest| rest.first_chunk::<N>())
+        {
+            Some(chunk) => {
+                self.pos += N;
+                Ok(*chunk)
+            }
+            None => Err(self.eof(N)),
         }
-        let mut out = [0u8; N];
-        out.copy_from_slice(&self.data[self.pos..self.pos + N]);
-        self.pos += N;
-        Ok(out)
+    }
+
+    /// `n` big-endian `int32`s, as in replica and ISR lists: one bounds check for the lot.
+    #[inline]
+    pub fn i32_vec(&mut self, n: usize) -> Result<Vec<i32>, DecodeError> {
+        let bytes = self.fixed_array_bytes(n, 4)?;
+        Ok(bytes
+            .chunks_exact(4)
+            .map(|c| i32::from_be_bytes([c[0], c[1], c[2], c[3]]))
+            .collect())
+    }
+
+    /// `n` big-endian `int64`s.
+    #[inline]
+    pub fn i64_vec(&mut self, n: usize) -> Result<Vec<i64>, DecodeError> {
+        let bytes = self.fixed_array_bytes(n, 8)?;
+        Ok(bytes
+            .chunks_exact(8)
+            .map(|c| i64::from_be_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
+            .collect())
+    }
+
+    /// `n` big-endian `int16`s.
+    #[inline]
+    pub fn i16_vec(&mut self, n: usize) -> Result<Vec<i16>, DecodeError> {
+        let bytes = self.fixed_array_bytes(n, 2)?;
+        Ok(bytes
+            .chunks_exact(2)
+            .map(|c| i16::from_be_bytes([c[0], c[1]]))
+            .collect())
+    }
+
+    fn fixed_array_bytes(&mut self, n: usize, width: usize) -> Result<&'a [u8], DecodeError> {
+        match n.checked_mul(width) {
+            Some(len) => self.slice(len),
+            None => Err(self.eof(usize::MAX)),
+        }
     }
 
     /// An `int8`.
@@ -190,9 +235,16 @@ impl<'a> Reader<'a> {
     /// An unsigned varint of at most 5 bytes (KIP-482 lengths, counts and tags).
     #[inline]
     pub fn unsigned_varint(&mut self) -> Result<u32, DecodeError> {
+        // Most varints (lengths, counts, tags) are one byte.
+        if let Some(&b) = self.data.get(self.pos) {
+            if b < 0x80 {
+                self.pos += 1;
+                return Ok(u32::from(b));
+            }
+        }
         let mut value: u32 = 0;
         for i in 0..5 {
-            let Some(&b) = self.data[..self.end].get(self.pos) else {
+            let Some(&b) = self.data.get(self.pos) else {
                 return Err(self.eof(1));
             };
             self.pos += 1;
@@ -213,7 +265,7 @@ impl<'a> Reader<'a> {
     pub fn unsigned_varlong(&mut self) -> Result<u64, DecodeError> {
         let mut value: u64 = 0;
         for i in 0..10 {
-            let Some(&b) = self.data[..self.end].get(self.pos) else {
+            let Some(&b) = self.data.get(self.pos) else {
                 return Err(self.eof(1));
             };
             self.pos += 1;

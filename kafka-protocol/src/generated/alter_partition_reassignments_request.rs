@@ -313,13 +313,7 @@ impl ReassignablePartition {
         this.partition_index = r.i32()?;
         this.replicas = match r.array_len(flexible)? {
             None => None,
-            Some(n) => {
-                let mut items = vec_with_capacity(n);
-                for _ in 0..n {
-                    items.push(r.i32()?);
-                }
-                Some(items)
-            }
+            Some(n) => Some(r.i32_vec(n)?),
         };
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;

@@ -338,11 +338,7 @@ impl PartitionData {
         this.leader_epoch = r.i32()?;
         this.isr = {
             let n = r.array_len_required(flexible)?;
-            let mut items = vec_with_capacity(n);
-            for _ in 0..n {
-                items.push(r.i32()?);
-            }
-            items
+            r.i32_vec(n)?
         };
         if version >= 1 {
             this.leader_recovery_state = r.i8()?;

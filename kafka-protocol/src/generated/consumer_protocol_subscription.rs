@@ -214,11 +214,7 @@ impl TopicPartition {
         if version >= 1 {
             this.partitions = {
                 let n = r.array_len_required(flexible)?;
-                let mut items = vec_with_capacity(n);
-                for _ in 0..n {
-                    items.push(r.i32()?);
-                }
-                items
+                r.i32_vec(n)?
             };
         }
         Ok(this)

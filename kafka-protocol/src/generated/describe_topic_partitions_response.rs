@@ -387,47 +387,23 @@ impl DescribeTopicPartitionsResponsePartition {
         this.leader_epoch = r.i32()?;
         this.replica_nodes = {
             let n = r.array_len_required(flexible)?;
-            let mut items = vec_with_capacity(n);
-            for _ in 0..n {
-                items.push(r.i32()?);
-            }
-            items
+            r.i32_vec(n)?
         };
         this.isr_nodes = {
             let n = r.array_len_required(flexible)?;
-            let mut items = vec_with_capacity(n);
-            for _ in 0..n {
-                items.push(r.i32()?);
-            }
-            items
+            r.i32_vec(n)?
         };
         this.eligible_leader_replicas = match r.array_len(flexible)? {
             None => None,
-            Some(n) => {
-                let mut items = vec_with_capacity(n);
-                for _ in 0..n {
-                    items.push(r.i32()?);
-                }
-                Some(items)
-            }
+            Some(n) => Some(r.i32_vec(n)?),
         };
         this.last_known_elr = match r.array_len(flexible)? {
             None => None,
-            Some(n) => {
-                let mut items = vec_with_capacity(n);
-                for _ in 0..n {
-                    items.push(r.i32()?);
-                }
-                Some(items)
-            }
+            Some(n) => Some(r.i32_vec(n)?),
         };
         this.offline_replicas = {
             let n = r.array_len_required(flexible)?;
-            let mut items = vec_with_capacity(n);
-            for _ in 0..n {
-                items.push(r.i32()?);
-            }
-            items
+            r.i32_vec(n)?
         };
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;

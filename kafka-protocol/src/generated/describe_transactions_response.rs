@@ -344,11 +344,7 @@ impl TopicData {
         this.topic = r.string(flexible)?;
         this.partitions = {
             let n = r.array_len_required(flexible)?;
-            let mut items = vec_with_capacity(n);
-            for _ in 0..n {
-                items.push(r.i32()?);
-            }
-            items
+            r.i32_vec(n)?
         };
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;

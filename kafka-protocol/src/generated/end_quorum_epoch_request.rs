@@ -338,11 +338,7 @@ impl PartitionData {
         if version <= 0 {
             this.preferred_successors = {
                 let n = r.array_len_required(flexible)?;
-                let mut items = vec_with_capacity(n);
-                for _ in 0..n {
-                    items.push(r.i32()?);
-                }
-                items
+                r.i32_vec(n)?
             };
         }
         if version >= 1 {

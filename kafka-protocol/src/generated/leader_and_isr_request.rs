@@ -351,39 +351,23 @@ impl LeaderAndIsrPartitionState {
         this.leader_epoch = r.i32()?;
         this.isr = {
             let n = r.array_len_required(flexible)?;
-            let mut items = vec_with_capacity(n);
-            for _ in 0..n {
-                items.push(r.i32()?);
-            }
-            items
+            r.i32_vec(n)?
         };
         this.partition_epoch = r.i32()?;
         this.replicas = {
             let n = r.array_len_required(flexible)?;
-            let mut items = vec_with_capacity(n);
-            for _ in 0..n {
-                items.push(r.i32()?);
-            }
-            items
+            r.i32_vec(n)?
         };
         if version >= 3 {
             this.adding_replicas = {
                 let n = r.array_len_required(flexible)?;
-                let mut items = vec_with_capacity(n);
-                for _ in 0..n {
-                    items.push(r.i32()?);
-                }
-                items
+                r.i32_vec(n)?
             };
         }
         if version >= 3 {
             this.removing_replicas = {
                 let n = r.array_len_required(flexible)?;
-                let mut items = vec_with_capacity(n);
-                for _ in 0..n {
-                    items.push(r.i32()?);
-                }
-                items
+                r.i32_vec(n)?
             };
         }
         if version >= 1 {

@@ -312,11 +312,7 @@ impl ListOffsetsPartitionResponse {
         if version <= 0 {
             this.old_style_offsets = {
                 let n = r.array_len_required(flexible)?;
-                let mut items = vec_with_capacity(n);
-                for _ in 0..n {
-                    items.push(r.i64()?);
-                }
-                items
+                r.i64_vec(n)?
             };
         }
         if version >= 1 {

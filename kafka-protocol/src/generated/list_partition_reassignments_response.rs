@@ -321,27 +321,15 @@ impl OngoingPartitionReassignment {
         this.partition_index = r.i32()?;
         this.replicas = {
             let n = r.array_len_required(flexible)?;
-            let mut items = vec_with_capacity(n);
-            for _ in 0..n {
-                items.push(r.i32()?);
-            }
-            items
+            r.i32_vec(n)?
         };
         this.adding_replicas = {
             let n = r.array_len_required(flexible)?;
-            let mut items = vec_with_capacity(n);
-            for _ in 0..n {
-                items.push(r.i32()?);
-            }
-            items
+            r.i32_vec(n)?
         };
         this.removing_replicas = {
             let n = r.array_len_required(flexible)?;
-            let mut items = vec_with_capacity(n);
-            for _ in 0..n {
-                items.push(r.i32()?);
-            }
-            items
+            r.i32_vec(n)?
         };
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;

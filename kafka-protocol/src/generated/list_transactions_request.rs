@@ -61,11 +61,7 @@ impl ListTransactionsRequest {
         };
         this.producer_id_filters = {
             let n = r.array_len_required(flexible)?;
-            let mut items = vec_with_capacity(n);
-            for _ in 0..n {
-                items.push(r.i64()?);
-            }
-            items
+            r.i64_vec(n)?
         };
         if version >= 1 {
             this.duration_filter = r.i64()?;

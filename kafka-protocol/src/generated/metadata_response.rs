@@ -629,28 +629,16 @@ impl MetadataResponsePartition {
         }
         this.replica_nodes = {
             let n = r.array_len_required(flexible)?;
-            let mut items = vec_with_capacity(n);
-            for _ in 0..n {
-                items.push(r.i32()?);
-            }
-            items
+            r.i32_vec(n)?
         };
         this.isr_nodes = {
             let n = r.array_len_required(flexible)?;
-            let mut items = vec_with_capacity(n);
-            for _ in 0..n {
-                items.push(r.i32()?);
-            }
-            items
+            r.i32_vec(n)?
         };
         if version >= 5 {
             this.offline_replicas = {
                 let n = r.array_len_required(flexible)?;
-                let mut items = vec_with_capacity(n);
-                for _ in 0..n {
-                    items.push(r.i32()?);
-                }
-                items
+                r.i32_vec(n)?
             };
         }
         if flexible {

@@ -299,11 +299,7 @@ impl OffsetFetchRequestTopic {
         if version <= 7 {
             this.partition_indexes = {
                 let n = r.array_len_required(flexible)?;
-                let mut items = vec_with_capacity(n);
-                for _ in 0..n {
-                    items.push(r.i32()?);
-                }
-                items
+                r.i32_vec(n)?
             };
         }
         if flexible {
@@ -644,11 +640,7 @@ impl OffsetFetchRequestTopics {
         if version >= 8 {
             this.partition_indexes = {
                 let n = r.array_len_required(flexible)?;
-                let mut items = vec_with_capacity(n);
-                for _ in 0..n {
-                    items.push(r.i32()?);
-                }
-                items
+                r.i32_vec(n)?
             };
         }
         if flexible {

@@ -461,11 +461,7 @@ impl StopReplicaTopicV1 {
         if (version >= 1 && version <= 2) {
             this.partition_indexes = {
                 let n = r.array_len_required(flexible)?;
-                let mut items = vec_with_capacity(n);
-                for _ in 0..n {
-                    items.push(r.i32()?);
-                }
-                items
+                r.i32_vec(n)?
             };
         }
         if flexible {

@@ -1112,27 +1112,15 @@ impl CopartitionGroup {
         let mut this = Self::default();
         this.source_topics = {
             let n = r.array_len_required(flexible)?;
-            let mut items = vec_with_capacity(n);
-            for _ in 0..n {
-                items.push(r.i16()?);
-            }
-            items
+            r.i16_vec(n)?
         };
         this.source_topic_regex = {
             let n = r.array_len_required(flexible)?;
-            let mut items = vec_with_capacity(n);
-            for _ in 0..n {
-                items.push(r.i16()?);
-            }
-            items
+            r.i16_vec(n)?
         };
         this.repartition_source_topics = {
             let n = r.array_len_required(flexible)?;
-            let mut items = vec_with_capacity(n);
-            for _ in 0..n {
-                items.push(r.i16()?);
-            }
-            items
+            r.i16_vec(n)?
         };
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
@@ -1274,11 +1262,7 @@ impl TaskIds {
         this.subtopology_id = r.string(flexible)?;
         this.partitions = {
             let n = r.array_len_required(flexible)?;
-            let mut items = vec_with_capacity(n);
-            for _ in 0..n {
-                items.push(r.i32()?);
-            }
-            items
+            r.i32_vec(n)?
         };
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;

@@ -191,10 +191,23 @@ fn decode_plain(ty: &FieldType, compact: &str) -> String {
         FieldType::String => format!("r.string({compact})?"),
         FieldType::Bytes | FieldType::Records => format!("r.bytes_field({compact})?"),
         FieldType::Struct(n) => format!("{n}::decode_body(r, version)?"),
-        FieldType::Array(inner) => format!(
-            "{{ let n = r.array_len_required({compact})?; let mut items = vec_with_capacity(n); for _ in 0..n {{ items.push({}); }} items }}",
-            decode_plain(inner, compact)
-        ),
+        FieldType::Array(inner) => match fixed_vec_reader(inner) {
+            Some(reader) => format!("{{ let n = r.array_len_required({compact})?; r.{reader}(n)? }}"),
+            None => format!(
+                "{{ let n = r.array_len_required({compact})?; let mut items = vec_with_capacity(n); for _ in 0..n {{ items.push({}); }} items }}",
+                decode_plain(inner, compact)
+            ),
+        },
+    }
+}
+
+/// Arrays of fixed-width integers decode in one bounds check.
+fn fixed_vec_reader(inner: &FieldType) -> Option<&'static str> {
+    match inner {
+        FieldType::Int16 => Some("i16_vec"),
+        FieldType::Int32 => Some("i32_vec"),
+        FieldType::Int64 => Some("i64_vec"),
+        _ => None,
     }
 }
 
@@ -206,10 +219,13 @@ fn decode_nullable(ty: &FieldType, compact: &str) -> String {
         FieldType::Struct(n) => {
             format!("if r.struct_marker()? {{ Some({n}::decode_body(r, version)?) }} else {{ None }}")
         }
-        FieldType::Array(inner) => format!(
-            "match r.array_len({compact})? {{ None => None, Some(n) => {{ let mut items = vec_with_capacity(n); for _ in 0..n {{ items.push({}); }} Some(items) }} }}",
-            decode_plain(inner, compact)
-        ),
+        FieldType::Array(inner) => match fixed_vec_reader(inner) {
+            Some(reader) => format!("match r.array_len({compact})? {{ None => None, Some(n) => Some(r.{reader}(n)?) }}"),
+            None => format!(
+                "match r.array_len({compact})? {{ None => None, Some(n) => {{ let mut items = vec_with_capacity(n); for _ in 0..n {{ items.push({}); }} Some(items) }} }}",
+                decode_plain(inner, compact)
+            ),
+        },
         other => format!("Some({})", decode_plain(other, compact)),
     }
 }
