@@ -1,0 +1,3 @@
+//! Library side of `kafka-cli`: the pieces the binary is made of, kept testable and fuzzable.
+#![forbid(unsafe_code)]
+pub mod capture;
