@@ -493,7 +493,6 @@ fn emit_struct(ctx: &Ctx<'_>, s: &MStruct, out: &mut String) -> Result<()> {
             )?;
             for f in &tagged {
                 let c = cond(f.tagged, msg.valid);
-                let ident = field_ident(&f.name);
                 let enc = encode_field(ctx, f, sname);
                 writeln!(
                 out,
