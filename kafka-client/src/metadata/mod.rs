@@ -1,0 +1,5 @@
+//! Cluster metadata: brokers, topics, partitions, leaders and their epochs.
+
+mod cluster;
+
+pub use cluster::{BrokerInfo, Cluster, PartitionInfo, TopicInfo};
