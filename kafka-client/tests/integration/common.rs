@@ -54,3 +54,23 @@ pub async fn client() -> Client {
         .default_api_timeout(Duration::from_secs(30));
     Client::connect(config).await.expect("connect to broker")
 }
+
+/// Polls `check` until it returns `Some` or 10 s pass: metadata reaches brokers a moment after
+/// the controller accepted a change (Java's admin client has the same lag).
+pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

@@ -3,5 +3,6 @@
 //!
 //! One test binary with modules, so the broker check and the Java tooling are shared.
 
+mod admin;
 mod common;
 mod connection;
