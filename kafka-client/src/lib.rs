@@ -13,6 +13,7 @@ pub mod admin;
 mod client;
 pub mod config;
 pub mod conn;
+pub mod consumer;
 mod error;
 pub mod metadata;
 pub mod net;
