@@ -144,30 +144,35 @@ impl<'a> Reader<'a> {
     #[inline]
     pub fn i32_vec(&mut self, n: usize) -> Result<Vec<i32>, DecodeError> {
         let bytes = self.fixed_array_bytes(n, 4)?;
-        Ok(bytes
-            .chunks_exact(4)
-            .map(|c| i32::from_be_bytes([c[0], c[1], c[2], c[3]]))
-            .collect())
+        let mut out = Vec::with_capacity(n);
+        for c in bytes.chunks_exact(4) {
+            out.push(i32::from_be_bytes([c[0], c[1], c[2], c[3]]));
+        }
+        Ok(out)
     }
 
     /// `n` big-endian `int64`s.
     #[inline]
     pub fn i64_vec(&mut self, n: usize) -> Result<Vec<i64>, DecodeError> {
         let bytes = self.fixed_array_bytes(n, 8)?;
-        Ok(bytes
-            .chunks_exact(8)
-            .map(|c| i64::from_be_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
-            .collect())
+        let mut out = Vec::with_capacity(n);
+        for c in bytes.chunks_exact(8) {
+            out.push(i64::from_be_bytes([
+                c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7],
+            ]));
+        }
+        Ok(out)
     }
 
     /// `n` big-endian `int16`s.
     #[inline]
     pub fn i16_vec(&mut self, n: usize) -> Result<Vec<i16>, DecodeError> {
         let bytes = self.fixed_array_bytes(n, 2)?;
-        Ok(bytes
-            .chunks_exact(2)
-            .map(|c| i16::from_be_bytes([c[0], c[1]]))
-            .collect())
+        let mut out = Vec::with_capacity(n);
+        for c in bytes.chunks_exact(2) {
+            out.push(i16::from_be_bytes([c[0], c[1]]));
+        }
+        Ok(out)
     }
 
     fn fixed_array_bytes(&mut self, n: usize, width: usize) -> Result<&'a [u8], DecodeError> {
@@ -233,15 +238,20 @@ impl<'a> Reader<'a> {
     }
 
     /// An unsigned varint of at most 5 bytes (KIP-482 lengths, counts and tags).
-    #[inline]
+    #[inline(always)]
     pub fn unsigned_varint(&mut self) -> Result<u32, DecodeError> {
-        // Most varints (lengths, counts, tags) are one byte.
+        // Most varints (lengths, counts, tags) are one byte; keep that path inlined.
         if let Some(&b) = self.data.get(self.pos) {
             if b < 0x80 {
                 self.pos += 1;
                 return Ok(u32::from(b));
             }
         }
+        self.unsigned_varint_slow()
+    }
+
+    #[inline(never)]
+    fn unsigned_varint_slow(&mut self) -> Result<u32, DecodeError> {
         let mut value: u32 = 0;
         for i in 0..5 {
             let Some(&b) = self.data.get(self.pos) else {

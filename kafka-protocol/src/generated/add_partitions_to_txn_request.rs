@@ -53,47 +53,54 @@ impl AddPartitionsToTxnRequest {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 3;
-        let mut this = Self::default();
-        if version >= 4 {
-            this.transactions = {
+        let mut f_transactions = if version >= 4 {
+            {
                 let n = r.array_len_required(flexible)?;
                 let mut items = vec_with_capacity(n);
                 for _ in 0..n {
                     items.push(AddPartitionsToTxnTransaction::decode_body(r, version)?);
                 }
                 items
-            };
-        }
-        if version <= 3 {
-            this.v3_and_below_transactional_id = r.string(flexible)?;
-        }
-        if version <= 3 {
-            this.v3_and_below_producer_id = r.i64()?;
-        }
-        if version <= 3 {
-            this.v3_and_below_producer_epoch = r.i16()?;
-        }
-        if version <= 3 {
-            this.v3_and_below_topics = {
+            }
+        } else {
+            Vec::new()
+        };
+        let mut f_v3_and_below_transactional_id = if version <= 3 {
+            r.string(flexible)?
+        } else {
+            String::new()
+        };
+        let mut f_v3_and_below_producer_id = if version <= 3 { r.i64()? } else { 0 };
+        let mut f_v3_and_below_producer_epoch = if version <= 3 { r.i16()? } else { 0 };
+        let mut f_v3_and_below_topics = if version <= 3 {
+            {
                 let n = r.array_len_required(flexible)?;
                 let mut items = vec_with_capacity(n);
                 for _ in 0..n {
                     items.push(AddPartitionsToTxnTopic::decode_body(r, version)?);
                 }
                 items
-            };
-        }
+            }
+        } else {
+            Vec::new()
+        };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            transactions: f_transactions,
+            v3_and_below_transactional_id: f_v3_and_below_transactional_id,
+            v3_and_below_producer_id: f_v3_and_below_producer_id,
+            v3_and_below_producer_epoch: f_v3_and_below_producer_epoch,
+            v3_and_below_topics: f_v3_and_below_topics,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -285,40 +292,43 @@ impl AddPartitionsToTxnTransaction {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 3;
-        let mut this = Self::default();
-        if version >= 4 {
-            this.transactional_id = r.string(flexible)?;
-        }
-        if version >= 4 {
-            this.producer_id = r.i64()?;
-        }
-        if version >= 4 {
-            this.producer_epoch = r.i16()?;
-        }
-        if version >= 4 {
-            this.verify_only = r.bool()?;
-        }
-        if version >= 4 {
-            this.topics = {
+        let mut f_transactional_id = if version >= 4 {
+            r.string(flexible)?
+        } else {
+            String::new()
+        };
+        let mut f_producer_id = if version >= 4 { r.i64()? } else { 0 };
+        let mut f_producer_epoch = if version >= 4 { r.i16()? } else { 0 };
+        let mut f_verify_only = if version >= 4 { r.bool()? } else { false };
+        let mut f_topics = if version >= 4 {
+            {
                 let n = r.array_len_required(flexible)?;
                 let mut items = vec_with_capacity(n);
                 for _ in 0..n {
                     items.push(AddPartitionsToTxnTopic::decode_body(r, version)?);
                 }
                 items
-            };
-        }
+            }
+        } else {
+            Vec::new()
+        };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            transactional_id: f_transactional_id,
+            producer_id: f_producer_id,
+            producer_epoch: f_producer_epoch,
+            verify_only: f_verify_only,
+            topics: f_topics,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -489,23 +499,25 @@ impl AddPartitionsToTxnTopic {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 3;
-        let mut this = Self::default();
-        this.name = r.string(flexible)?;
-        this.partitions = {
+        let f_name = r.string(flexible)?;
+        let f_partitions = {
             let n = r.array_len_required(flexible)?;
             r.i32_vec(n)?
         };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            name: f_name,
+            partitions: f_partitions,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(

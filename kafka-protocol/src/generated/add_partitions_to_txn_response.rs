@@ -50,42 +50,48 @@ impl AddPartitionsToTxnResponse {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 3;
-        let mut this = Self::default();
-        this.throttle_time_ms = r.i32()?;
-        if version >= 4 {
-            this.error_code = r.i16()?;
-        }
-        if version >= 4 {
-            this.results_by_transaction = {
+        let f_throttle_time_ms = r.i32()?;
+        let mut f_error_code = if version >= 4 { r.i16()? } else { 0 };
+        let mut f_results_by_transaction = if version >= 4 {
+            {
                 let n = r.array_len_required(flexible)?;
                 let mut items = vec_with_capacity(n);
                 for _ in 0..n {
                     items.push(AddPartitionsToTxnResult::decode_body(r, version)?);
                 }
                 items
-            };
-        }
-        if version <= 3 {
-            this.results_by_topic_v3_and_below = {
+            }
+        } else {
+            Vec::new()
+        };
+        let mut f_results_by_topic_v3_and_below = if version <= 3 {
+            {
                 let n = r.array_len_required(flexible)?;
                 let mut items = vec_with_capacity(n);
                 for _ in 0..n {
                     items.push(AddPartitionsToTxnTopicResult::decode_body(r, version)?);
                 }
                 items
-            };
-        }
+            }
+        } else {
+            Vec::new()
+        };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            throttle_time_ms: f_throttle_time_ms,
+            error_code: f_error_code,
+            results_by_transaction: f_results_by_transaction,
+            results_by_topic_v3_and_below: f_results_by_topic_v3_and_below,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -234,31 +240,37 @@ impl AddPartitionsToTxnResult {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 3;
-        let mut this = Self::default();
-        if version >= 4 {
-            this.transactional_id = r.string(flexible)?;
-        }
-        if version >= 4 {
-            this.topic_results = {
+        let mut f_transactional_id = if version >= 4 {
+            r.string(flexible)?
+        } else {
+            String::new()
+        };
+        let mut f_topic_results = if version >= 4 {
+            {
                 let n = r.array_len_required(flexible)?;
                 let mut items = vec_with_capacity(n);
                 for _ in 0..n {
                     items.push(AddPartitionsToTxnTopicResult::decode_body(r, version)?);
                 }
                 items
-            };
-        }
+            }
+        } else {
+            Vec::new()
+        };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            transactional_id: f_transactional_id,
+            topic_results: f_topic_results,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -383,9 +395,8 @@ impl AddPartitionsToTxnTopicResult {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 3;
-        let mut this = Self::default();
-        this.name = r.string(flexible)?;
-        this.results_by_partition = {
+        let f_name = r.string(flexible)?;
+        let f_results_by_partition = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -393,17 +404,20 @@ impl AddPartitionsToTxnTopicResult {
             }
             items
         };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            name: f_name,
+            results_by_partition: f_results_by_partition,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -506,20 +520,22 @@ impl AddPartitionsToTxnPartitionResult {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 3;
-        let mut this = Self::default();
-        this.partition_index = r.i32()?;
-        this.partition_error_code = r.i16()?;
+        let f_partition_index = r.i32()?;
+        let f_partition_error_code = r.i16()?;
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            partition_index: f_partition_index,
+            partition_error_code: f_partition_error_code,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(

@@ -56,12 +56,11 @@ impl AddRaftVoterRequest {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
-        let mut this = Self::default();
-        this.cluster_id = r.nullable_string(flexible)?;
-        this.timeout_ms = r.i32()?;
-        this.voter_id = r.i32()?;
-        this.voter_directory_id = r.uuid()?;
-        this.listeners = {
+        let f_cluster_id = r.nullable_string(flexible)?;
+        let f_timeout_ms = r.i32()?;
+        let f_voter_id = r.i32()?;
+        let f_voter_directory_id = r.uuid()?;
+        let f_listeners = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -69,20 +68,25 @@ impl AddRaftVoterRequest {
             }
             items
         };
-        if version >= 1 {
-            this.ack_when_committed = r.bool()?;
-        }
+        let mut f_ack_when_committed = if version >= 1 { r.bool()? } else { true };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            cluster_id: f_cluster_id,
+            timeout_ms: f_timeout_ms,
+            voter_id: f_voter_id,
+            voter_directory_id: f_voter_directory_id,
+            listeners: f_listeners,
+            ack_when_committed: f_ack_when_committed,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -221,21 +225,24 @@ impl Listener {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
-        let mut this = Self::default();
-        this.name = r.string(flexible)?;
-        this.host = r.string(flexible)?;
-        this.port = r.u16()?;
+        let f_name = r.string(flexible)?;
+        let f_host = r.string(flexible)?;
+        let f_port = r.u16()?;
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            name: f_name,
+            host: f_host,
+            port: f_port,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(

@@ -47,10 +47,9 @@ impl AlterPartitionRequest {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
-        let mut this = Self::default();
-        this.broker_id = r.i32()?;
-        this.broker_epoch = r.i64()?;
-        this.topics = {
+        let f_broker_id = r.i32()?;
+        let f_broker_epoch = r.i64()?;
+        let f_topics = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -58,17 +57,21 @@ impl AlterPartitionRequest {
             }
             items
         };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            broker_id: f_broker_id,
+            broker_epoch: f_broker_epoch,
+            topics: f_topics,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -177,14 +180,13 @@ impl TopicData {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
-        let mut this = Self::default();
-        if version <= 1 {
-            this.topic_name = r.string(flexible)?;
-        }
-        if version >= 2 {
-            this.topic_id = r.uuid()?;
-        }
-        this.partitions = {
+        let mut f_topic_name = if version <= 1 {
+            r.string(flexible)?
+        } else {
+            String::new()
+        };
+        let mut f_topic_id = if version >= 2 { r.uuid()? } else { Uuid::ZERO };
+        let f_partitions = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -192,17 +194,21 @@ impl TopicData {
             }
             items
         };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            topic_name: f_topic_name,
+            topic_id: f_topic_id,
+            partitions: f_partitions,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -328,40 +334,48 @@ impl PartitionData {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
-        let mut this = Self::default();
-        this.partition_index = r.i32()?;
-        this.leader_epoch = r.i32()?;
-        if version <= 2 {
-            this.new_isr = {
+        let f_partition_index = r.i32()?;
+        let f_leader_epoch = r.i32()?;
+        let mut f_new_isr = if version <= 2 {
+            {
                 let n = r.array_len_required(flexible)?;
                 r.i32_vec(n)?
-            };
-        }
-        if version >= 3 {
-            this.new_isr_with_epochs = {
+            }
+        } else {
+            Vec::new()
+        };
+        let mut f_new_isr_with_epochs = if version >= 3 {
+            {
                 let n = r.array_len_required(flexible)?;
                 let mut items = vec_with_capacity(n);
                 for _ in 0..n {
                     items.push(BrokerState::decode_body(r, version)?);
                 }
                 items
-            };
-        }
-        if version >= 1 {
-            this.leader_recovery_state = r.i8()?;
-        }
-        this.partition_epoch = r.i32()?;
+            }
+        } else {
+            Vec::new()
+        };
+        let mut f_leader_recovery_state = if version >= 1 { r.i8()? } else { 0 };
+        let f_partition_epoch = r.i32()?;
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            partition_index: f_partition_index,
+            leader_epoch: f_leader_epoch,
+            new_isr: f_new_isr,
+            new_isr_with_epochs: f_new_isr_with_epochs,
+            leader_recovery_state: f_leader_recovery_state,
+            partition_epoch: f_partition_epoch,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -525,24 +539,22 @@ impl BrokerState {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
-        let mut this = Self::default();
-        if version >= 3 {
-            this.broker_id = r.i32()?;
-        }
-        if version >= 3 {
-            this.broker_epoch = r.i64()?;
-        }
+        let mut f_broker_id = if version >= 3 { r.i32()? } else { 0 };
+        let mut f_broker_epoch = if version >= 3 { r.i64()? } else { -1 };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            broker_id: f_broker_id,
+            broker_epoch: f_broker_epoch,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(

@@ -44,24 +44,30 @@ impl ApiVersionsRequest {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 3;
-        let mut this = Self::default();
-        if version >= 3 {
-            this.client_software_name = r.string(flexible)?;
-        }
-        if version >= 3 {
-            this.client_software_version = r.string(flexible)?;
-        }
+        let mut f_client_software_name = if version >= 3 {
+            r.string(flexible)?
+        } else {
+            String::new()
+        };
+        let mut f_client_software_version = if version >= 3 {
+            r.string(flexible)?
+        } else {
+            String::new()
+        };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            client_software_name: f_client_software_name,
+            client_software_version: f_client_software_version,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(

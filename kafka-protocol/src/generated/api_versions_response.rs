@@ -59,9 +59,8 @@ impl ApiVersionsResponse {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 3;
-        let mut this = Self::default();
-        this.error_code = r.i16()?;
-        this.api_keys = {
+        let f_error_code = r.i16()?;
+        let f_api_keys = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -69,9 +68,12 @@ impl ApiVersionsResponse {
             }
             items
         };
-        if version >= 1 {
-            this.throttle_time_ms = r.i32()?;
-        }
+        let mut f_throttle_time_ms = if version >= 1 { r.i32()? } else { 0 };
+        let mut f_supported_features = Vec::new();
+        let mut f_finalized_features_epoch = -1;
+        let mut f_finalized_features = Vec::new();
+        let mut f_zk_migration_ready = false;
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -79,7 +81,7 @@ impl ApiVersionsResponse {
                     0 if version >= 3 => {
                         {
                             let r = &mut sub;
-                            this.supported_features = {
+                            f_supported_features = {
                                 let n = r.array_len_required(flexible)?;
                                 let mut items = vec_with_capacity(n);
                                 for _ in 0..n {
@@ -93,14 +95,14 @@ impl ApiVersionsResponse {
                     1 if version >= 3 => {
                         {
                             let r = &mut sub;
-                            this.finalized_features_epoch = r.i64()?;
+                            f_finalized_features_epoch = r.i64()?;
                         }
                         sub.finish()?;
                     }
                     2 if version >= 3 => {
                         {
                             let r = &mut sub;
-                            this.finalized_features = {
+                            f_finalized_features = {
                                 let n = r.array_len_required(flexible)?;
                                 let mut items = vec_with_capacity(n);
                                 for _ in 0..n {
@@ -114,17 +116,24 @@ impl ApiVersionsResponse {
                     3 if version >= 3 => {
                         {
                             let r = &mut sub;
-                            this.zk_migration_ready = r.bool()?;
+                            f_zk_migration_ready = r.bool()?;
                         }
                         sub.finish()?;
                     }
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            error_code: f_error_code,
+            api_keys: f_api_keys,
+            throttle_time_ms: f_throttle_time_ms,
+            supported_features: f_supported_features,
+            finalized_features_epoch: f_finalized_features_epoch,
+            finalized_features: f_finalized_features,
+            zk_migration_ready: f_zk_migration_ready,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -314,21 +323,24 @@ impl ApiVersion {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 3;
-        let mut this = Self::default();
-        this.api_key = r.i16()?;
-        this.min_version = r.i16()?;
-        this.max_version = r.i16()?;
+        let f_api_key = r.i16()?;
+        let f_min_version = r.i16()?;
+        let f_max_version = r.i16()?;
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            api_key: f_api_key,
+            min_version: f_min_version,
+            max_version: f_max_version,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -427,27 +439,28 @@ impl SupportedFeatureKey {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 3;
-        let mut this = Self::default();
-        if version >= 3 {
-            this.name = r.string(flexible)?;
-        }
-        if version >= 3 {
-            this.min_version = r.i16()?;
-        }
-        if version >= 3 {
-            this.max_version = r.i16()?;
-        }
+        let mut f_name = if version >= 3 {
+            r.string(flexible)?
+        } else {
+            String::new()
+        };
+        let mut f_min_version = if version >= 3 { r.i16()? } else { 0 };
+        let mut f_max_version = if version >= 3 { r.i16()? } else { 0 };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            name: f_name,
+            min_version: f_min_version,
+            max_version: f_max_version,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -579,27 +592,28 @@ impl FinalizedFeatureKey {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 3;
-        let mut this = Self::default();
-        if version >= 3 {
-            this.name = r.string(flexible)?;
-        }
-        if version >= 3 {
-            this.max_version_level = r.i16()?;
-        }
-        if version >= 3 {
-            this.min_version_level = r.i16()?;
-        }
+        let mut f_name = if version >= 3 {
+            r.string(flexible)?
+        } else {
+            String::new()
+        };
+        let mut f_max_version_level = if version >= 3 { r.i16()? } else { 0 };
+        let mut f_min_version_level = if version >= 3 { r.i16()? } else { 0 };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            name: f_name,
+            max_version_level: f_max_version_level,
+            min_version_level: f_min_version_level,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(

@@ -47,9 +47,8 @@ impl BeginQuorumEpochResponse {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 1;
-        let mut this = Self::default();
-        this.error_code = r.i16()?;
-        this.topics = {
+        let f_error_code = r.i16()?;
+        let f_topics = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -57,6 +56,8 @@ impl BeginQuorumEpochResponse {
             }
             items
         };
+        let mut f_node_endpoints = Vec::new();
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -64,7 +65,7 @@ impl BeginQuorumEpochResponse {
                     0 if version >= 1 => {
                         {
                             let r = &mut sub;
-                            this.node_endpoints = {
+                            f_node_endpoints = {
                                 let n = r.array_len_required(flexible)?;
                                 let mut items = vec_with_capacity(n);
                                 for _ in 0..n {
@@ -75,13 +76,16 @@ impl BeginQuorumEpochResponse {
                         }
                         sub.finish()?;
                     }
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            error_code: f_error_code,
+            topics: f_topics,
+            node_endpoints: f_node_endpoints,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -214,9 +218,8 @@ impl TopicData {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 1;
-        let mut this = Self::default();
-        this.topic_name = r.string(flexible)?;
-        this.partitions = {
+        let f_topic_name = r.string(flexible)?;
+        let f_partitions = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -224,17 +227,20 @@ impl TopicData {
             }
             items
         };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            topic_name: f_topic_name,
+            partitions: f_partitions,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -341,22 +347,26 @@ impl PartitionData {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 1;
-        let mut this = Self::default();
-        this.partition_index = r.i32()?;
-        this.error_code = r.i16()?;
-        this.leader_id = r.i32()?;
-        this.leader_epoch = r.i32()?;
+        let f_partition_index = r.i32()?;
+        let f_error_code = r.i16()?;
+        let f_leader_id = r.i32()?;
+        let f_leader_epoch = r.i32()?;
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            partition_index: f_partition_index,
+            error_code: f_error_code,
+            leader_id: f_leader_id,
+            leader_epoch: f_leader_epoch,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -460,27 +470,28 @@ impl NodeEndpoint {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 1;
-        let mut this = Self::default();
-        if version >= 1 {
-            this.node_id = r.i32()?;
-        }
-        if version >= 1 {
-            this.host = r.string(flexible)?;
-        }
-        if version >= 1 {
-            this.port = r.u16()?;
-        }
+        let mut f_node_id = if version >= 1 { r.i32()? } else { 0 };
+        let mut f_host = if version >= 1 {
+            r.string(flexible)?
+        } else {
+            String::new()
+        };
+        let mut f_port = if version >= 1 { r.u16()? } else { 0 };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            node_id: f_node_id,
+            host: f_host,
+            port: f_port,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(

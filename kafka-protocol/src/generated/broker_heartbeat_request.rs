@@ -59,12 +59,14 @@ impl BrokerHeartbeatRequest {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
-        let mut this = Self::default();
-        this.broker_id = r.i32()?;
-        this.broker_epoch = r.i64()?;
-        this.current_metadata_offset = r.i64()?;
-        this.want_fence = r.bool()?;
-        this.want_shut_down = r.bool()?;
+        let f_broker_id = r.i32()?;
+        let f_broker_epoch = r.i64()?;
+        let f_current_metadata_offset = r.i64()?;
+        let f_want_fence = r.bool()?;
+        let f_want_shut_down = r.bool()?;
+        let mut f_offline_log_dirs = Vec::new();
+        let mut f_cordoned_log_dirs = None;
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -72,7 +74,7 @@ impl BrokerHeartbeatRequest {
                     0 if version >= 1 => {
                         {
                             let r = &mut sub;
-                            this.offline_log_dirs = {
+                            f_offline_log_dirs = {
                                 let n = r.array_len_required(flexible)?;
                                 let mut items = vec_with_capacity(n);
                                 for _ in 0..n {
@@ -86,7 +88,7 @@ impl BrokerHeartbeatRequest {
                     1 if version >= 2 => {
                         {
                             let r = &mut sub;
-                            this.cordoned_log_dirs = match r.array_len(flexible)? {
+                            f_cordoned_log_dirs = match r.array_len(flexible)? {
                                 None => None,
                                 Some(n) => {
                                     let mut items = vec_with_capacity(n);
@@ -99,13 +101,20 @@ impl BrokerHeartbeatRequest {
                         }
                         sub.finish()?;
                     }
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            broker_id: f_broker_id,
+            broker_epoch: f_broker_epoch,
+            current_metadata_offset: f_current_metadata_offset,
+            want_fence: f_want_fence,
+            want_shut_down: f_want_shut_down,
+            offline_log_dirs: f_offline_log_dirs,
+            cordoned_log_dirs: f_cordoned_log_dirs,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(

@@ -65,11 +65,10 @@ impl BrokerRegistrationRequest {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
-        let mut this = Self::default();
-        this.broker_id = r.i32()?;
-        this.cluster_id = r.string(flexible)?;
-        this.incarnation_id = r.uuid()?;
-        this.listeners = {
+        let f_broker_id = r.i32()?;
+        let f_cluster_id = r.string(flexible)?;
+        let f_incarnation_id = r.uuid()?;
+        let f_listeners = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -77,7 +76,7 @@ impl BrokerRegistrationRequest {
             }
             items
         };
-        this.features = {
+        let f_features = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -85,34 +84,42 @@ impl BrokerRegistrationRequest {
             }
             items
         };
-        this.rack = r.nullable_string(flexible)?;
-        if version >= 1 {
-            this.is_migrating_zk_broker = r.bool()?;
-        }
-        if version >= 2 {
-            this.log_dirs = {
+        let f_rack = r.nullable_string(flexible)?;
+        let mut f_is_migrating_zk_broker = if version >= 1 { r.bool()? } else { false };
+        let mut f_log_dirs = if version >= 2 {
+            {
                 let n = r.array_len_required(flexible)?;
                 let mut items = vec_with_capacity(n);
                 for _ in 0..n {
                     items.push(r.uuid()?);
                 }
                 items
-            };
-        }
-        if version >= 3 {
-            this.previous_broker_epoch = r.i64()?;
-        }
+            }
+        } else {
+            Vec::new()
+        };
+        let mut f_previous_broker_epoch = if version >= 3 { r.i64()? } else { -1 };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            broker_id: f_broker_id,
+            cluster_id: f_cluster_id,
+            incarnation_id: f_incarnation_id,
+            listeners: f_listeners,
+            features: f_features,
+            rack: f_rack,
+            is_migrating_zk_broker: f_is_migrating_zk_broker,
+            log_dirs: f_log_dirs,
+            previous_broker_epoch: f_previous_broker_epoch,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -297,22 +304,26 @@ impl Listener {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
-        let mut this = Self::default();
-        this.name = r.string(flexible)?;
-        this.host = r.string(flexible)?;
-        this.port = r.u16()?;
-        this.security_protocol = r.i16()?;
+        let f_name = r.string(flexible)?;
+        let f_host = r.string(flexible)?;
+        let f_port = r.u16()?;
+        let f_security_protocol = r.i16()?;
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            name: f_name,
+            host: f_host,
+            port: f_port,
+            security_protocol: f_security_protocol,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -416,21 +427,24 @@ impl Feature {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
-        let mut this = Self::default();
-        this.name = r.string(flexible)?;
-        this.min_supported_version = r.i16()?;
-        this.max_supported_version = r.i16()?;
+        let f_name = r.string(flexible)?;
+        let f_min_supported_version = r.i16()?;
+        let f_max_supported_version = r.i16()?;
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            name: f_name,
+            min_supported_version: f_min_supported_version,
+            max_supported_version: f_max_supported_version,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(

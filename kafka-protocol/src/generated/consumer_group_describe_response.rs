@@ -44,9 +44,8 @@ impl ConsumerGroupDescribeResponse {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
-        let mut this = Self::default();
-        this.throttle_time_ms = r.i32()?;
-        this.groups = {
+        let f_throttle_time_ms = r.i32()?;
+        let f_groups = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -54,17 +53,20 @@ impl ConsumerGroupDescribeResponse {
             }
             items
         };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            throttle_time_ms: f_throttle_time_ms,
+            groups: f_groups,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -186,15 +188,14 @@ impl DescribedGroup {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
-        let mut this = Self::default();
-        this.error_code = r.i16()?;
-        this.error_message = r.nullable_string(flexible)?;
-        this.group_id = r.string(flexible)?;
-        this.group_state = r.string(flexible)?;
-        this.group_epoch = r.i32()?;
-        this.assignment_epoch = r.i32()?;
-        this.assignor_name = r.string(flexible)?;
-        this.members = {
+        let f_error_code = r.i16()?;
+        let f_error_message = r.nullable_string(flexible)?;
+        let f_group_id = r.string(flexible)?;
+        let f_group_state = r.string(flexible)?;
+        let f_group_epoch = r.i32()?;
+        let f_assignment_epoch = r.i32()?;
+        let f_assignor_name = r.string(flexible)?;
+        let f_members = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -202,18 +203,28 @@ impl DescribedGroup {
             }
             items
         };
-        this.authorized_operations = r.i32()?;
+        let f_authorized_operations = r.i32()?;
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            error_code: f_error_code,
+            error_message: f_error_message,
+            group_id: f_group_id,
+            group_state: f_group_state,
+            group_epoch: f_group_epoch,
+            assignment_epoch: f_assignment_epoch,
+            assignor_name: f_assignor_name,
+            members: f_members,
+            authorized_operations: f_authorized_operations,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -380,14 +391,13 @@ impl Member {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
-        let mut this = Self::default();
-        this.member_id = r.string(flexible)?;
-        this.instance_id = r.nullable_string(flexible)?;
-        this.rack_id = r.nullable_string(flexible)?;
-        this.member_epoch = r.i32()?;
-        this.client_id = r.string(flexible)?;
-        this.client_host = r.string(flexible)?;
-        this.subscribed_topic_names = {
+        let f_member_id = r.string(flexible)?;
+        let f_instance_id = r.nullable_string(flexible)?;
+        let f_rack_id = r.nullable_string(flexible)?;
+        let f_member_epoch = r.i32()?;
+        let f_client_id = r.string(flexible)?;
+        let f_client_host = r.string(flexible)?;
+        let f_subscribed_topic_names = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -395,23 +405,33 @@ impl Member {
             }
             items
         };
-        this.subscribed_topic_regex = r.nullable_string(flexible)?;
-        this.assignment = Assignment::decode_body(r, version)?;
-        this.target_assignment = Assignment::decode_body(r, version)?;
-        if version >= 1 {
-            this.member_type = r.i8()?;
-        }
+        let f_subscribed_topic_regex = r.nullable_string(flexible)?;
+        let f_assignment = Assignment::decode_body(r, version)?;
+        let f_target_assignment = Assignment::decode_body(r, version)?;
+        let mut f_member_type = if version >= 1 { r.i8()? } else { -1 };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            member_id: f_member_id,
+            instance_id: f_instance_id,
+            rack_id: f_rack_id,
+            member_epoch: f_member_epoch,
+            client_id: f_client_id,
+            client_host: f_client_host,
+            subscribed_topic_names: f_subscribed_topic_names,
+            subscribed_topic_regex: f_subscribed_topic_regex,
+            assignment: f_assignment,
+            target_assignment: f_target_assignment,
+            member_type: f_member_type,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -570,8 +590,7 @@ impl Assignment {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
-        let mut this = Self::default();
-        this.topic_partitions = {
+        let f_topic_partitions = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -579,17 +598,19 @@ impl Assignment {
             }
             items
         };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            topic_partitions: f_topic_partitions,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -688,24 +709,27 @@ impl TopicPartitions {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
-        let mut this = Self::default();
-        this.topic_id = r.uuid()?;
-        this.topic_name = r.string(flexible)?;
-        this.partitions = {
+        let f_topic_id = r.uuid()?;
+        let f_topic_name = r.string(flexible)?;
+        let f_partitions = {
             let n = r.array_len_required(flexible)?;
             r.i32_vec(n)?
         };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            topic_id: f_topic_id,
+            topic_name: f_topic_name,
+            partitions: f_partitions,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(

@@ -68,14 +68,13 @@ impl ConsumerGroupHeartbeatRequest {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
-        let mut this = Self::default();
-        this.group_id = r.string(flexible)?;
-        this.member_id = r.string(flexible)?;
-        this.member_epoch = r.i32()?;
-        this.instance_id = r.nullable_string(flexible)?;
-        this.rack_id = r.nullable_string(flexible)?;
-        this.rebalance_timeout_ms = r.i32()?;
-        this.subscribed_topic_names = match r.array_len(flexible)? {
+        let f_group_id = r.string(flexible)?;
+        let f_member_id = r.string(flexible)?;
+        let f_member_epoch = r.i32()?;
+        let f_instance_id = r.nullable_string(flexible)?;
+        let f_rack_id = r.nullable_string(flexible)?;
+        let f_rebalance_timeout_ms = r.i32()?;
+        let f_subscribed_topic_names = match r.array_len(flexible)? {
             None => None,
             Some(n) => {
                 let mut items = vec_with_capacity(n);
@@ -85,11 +84,13 @@ impl ConsumerGroupHeartbeatRequest {
                 Some(items)
             }
         };
-        if version >= 1 {
-            this.subscribed_topic_regex = r.nullable_string(flexible)?;
-        }
-        this.server_assignor = r.nullable_string(flexible)?;
-        this.topic_partitions = match r.array_len(flexible)? {
+        let mut f_subscribed_topic_regex = if version >= 1 {
+            r.nullable_string(flexible)?
+        } else {
+            None
+        };
+        let f_server_assignor = r.nullable_string(flexible)?;
+        let f_topic_partitions = match r.array_len(flexible)? {
             None => None,
             Some(n) => {
                 let mut items = vec_with_capacity(n);
@@ -99,17 +100,28 @@ impl ConsumerGroupHeartbeatRequest {
                 Some(items)
             }
         };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            group_id: f_group_id,
+            member_id: f_member_id,
+            member_epoch: f_member_epoch,
+            instance_id: f_instance_id,
+            rack_id: f_rack_id,
+            rebalance_timeout_ms: f_rebalance_timeout_ms,
+            subscribed_topic_names: f_subscribed_topic_names,
+            subscribed_topic_regex: f_subscribed_topic_regex,
+            server_assignor: f_server_assignor,
+            topic_partitions: f_topic_partitions,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -305,23 +317,25 @@ impl TopicPartitions {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
-        let mut this = Self::default();
-        this.topic_id = r.uuid()?;
-        this.partitions = {
+        let f_topic_id = r.uuid()?;
+        let f_partitions = {
             let n = r.array_len_required(flexible)?;
             r.i32_vec(n)?
         };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            topic_id: f_topic_id,
+            partitions: f_partitions,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(

@@ -41,8 +41,7 @@ impl ConsumerProtocolAssignment {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = false;
-        let mut this = Self::default();
-        this.assigned_partitions = {
+        let f_assigned_partitions = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -50,8 +49,11 @@ impl ConsumerProtocolAssignment {
             }
             items
         };
-        this.user_data = r.nullable_bytes(flexible)?;
-        Ok(this)
+        let f_user_data = r.nullable_bytes(flexible)?;
+        Ok(Self {
+            assigned_partitions: f_assigned_partitions,
+            user_data: f_user_data,
+        })
     }
 
     #[allow(
@@ -141,13 +143,15 @@ impl TopicPartition {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = false;
-        let mut this = Self::default();
-        this.topic = r.string(flexible)?;
-        this.partitions = {
+        let f_topic = r.string(flexible)?;
+        let f_partitions = {
             let n = r.array_len_required(flexible)?;
             r.i32_vec(n)?
         };
-        Ok(this)
+        Ok(Self {
+            topic: f_topic,
+            partitions: f_partitions,
+        })
     }
 
     #[allow(

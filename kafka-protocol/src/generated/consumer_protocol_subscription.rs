@@ -50,8 +50,7 @@ impl ConsumerProtocolSubscription {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = false;
-        let mut this = Self::default();
-        this.topics = {
+        let f_topics = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -59,24 +58,32 @@ impl ConsumerProtocolSubscription {
             }
             items
         };
-        this.user_data = r.nullable_bytes(flexible)?;
-        if version >= 1 {
-            this.owned_partitions = {
+        let f_user_data = r.nullable_bytes(flexible)?;
+        let mut f_owned_partitions = if version >= 1 {
+            {
                 let n = r.array_len_required(flexible)?;
                 let mut items = vec_with_capacity(n);
                 for _ in 0..n {
                     items.push(TopicPartition::decode_body(r, version)?);
                 }
                 items
-            };
-        }
-        if version >= 2 {
-            this.generation_id = r.i32()?;
-        }
-        if version >= 3 {
-            this.rack_id = r.nullable_string(flexible)?;
-        }
-        Ok(this)
+            }
+        } else {
+            Vec::new()
+        };
+        let mut f_generation_id = if version >= 2 { r.i32()? } else { -1 };
+        let mut f_rack_id = if version >= 3 {
+            r.nullable_string(flexible)?
+        } else {
+            None
+        };
+        Ok(Self {
+            topics: f_topics,
+            user_data: f_user_data,
+            owned_partitions: f_owned_partitions,
+            generation_id: f_generation_id,
+            rack_id: f_rack_id,
+        })
     }
 
     #[allow(
@@ -207,17 +214,23 @@ impl TopicPartition {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = false;
-        let mut this = Self::default();
-        if version >= 1 {
-            this.topic = r.string(flexible)?;
-        }
-        if version >= 1 {
-            this.partitions = {
+        let mut f_topic = if version >= 1 {
+            r.string(flexible)?
+        } else {
+            String::new()
+        };
+        let mut f_partitions = if version >= 1 {
+            {
                 let n = r.array_len_required(flexible)?;
                 r.i32_vec(n)?
-            };
-        }
-        Ok(this)
+            }
+        } else {
+            Vec::new()
+        };
+        Ok(Self {
+            topic: f_topic,
+            partitions: f_partitions,
+        })
     }
 
     #[allow(

@@ -36,9 +36,8 @@ impl ControlRecordTypeSchema {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = false;
-        let mut this = Self::default();
-        this.r#type = r.i16()?;
-        Ok(this)
+        let f_type = r.i16()?;
+        Ok(Self { r#type: f_type })
     }
 
     #[allow(

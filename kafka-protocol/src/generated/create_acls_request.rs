@@ -41,8 +41,7 @@ impl CreateAclsRequest {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 2;
-        let mut this = Self::default();
-        this.creations = {
+        let f_creations = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -50,17 +49,19 @@ impl CreateAclsRequest {
             }
             items
         };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            creations: f_creations,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -171,27 +172,32 @@ impl AclCreation {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 2;
-        let mut this = Self::default();
-        this.resource_type = r.i8()?;
-        this.resource_name = r.string(flexible)?;
-        if version >= 1 {
-            this.resource_pattern_type = r.i8()?;
-        }
-        this.principal = r.string(flexible)?;
-        this.host = r.string(flexible)?;
-        this.operation = r.i8()?;
-        this.permission_type = r.i8()?;
+        let f_resource_type = r.i8()?;
+        let f_resource_name = r.string(flexible)?;
+        let mut f_resource_pattern_type = if version >= 1 { r.i8()? } else { 3 };
+        let f_principal = r.string(flexible)?;
+        let f_host = r.string(flexible)?;
+        let f_operation = r.i8()?;
+        let f_permission_type = r.i8()?;
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            resource_type: f_resource_type,
+            resource_name: f_resource_name,
+            resource_pattern_type: f_resource_pattern_type,
+            principal: f_principal,
+            host: f_host,
+            operation: f_operation,
+            permission_type: f_permission_type,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(

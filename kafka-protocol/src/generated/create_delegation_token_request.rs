@@ -50,14 +50,17 @@ impl CreateDelegationTokenRequest {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 2;
-        let mut this = Self::default();
-        if version >= 3 {
-            this.owner_principal_type = r.nullable_string(flexible)?;
-        }
-        if version >= 3 {
-            this.owner_principal_name = r.nullable_string(flexible)?;
-        }
-        this.renewers = {
+        let mut f_owner_principal_type = if version >= 3 {
+            r.nullable_string(flexible)?
+        } else {
+            Some(String::new())
+        };
+        let mut f_owner_principal_name = if version >= 3 {
+            r.nullable_string(flexible)?
+        } else {
+            Some(String::new())
+        };
+        let f_renewers = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -65,18 +68,23 @@ impl CreateDelegationTokenRequest {
             }
             items
         };
-        this.max_lifetime_ms = r.i64()?;
+        let f_max_lifetime_ms = r.i64()?;
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            owner_principal_type: f_owner_principal_type,
+            owner_principal_name: f_owner_principal_name,
+            renewers: f_renewers,
+            max_lifetime_ms: f_max_lifetime_ms,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -217,20 +225,22 @@ impl CreatableRenewers {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 2;
-        let mut this = Self::default();
-        this.principal_type = r.string(flexible)?;
-        this.principal_name = r.string(flexible)?;
+        let f_principal_type = r.string(flexible)?;
+        let f_principal_name = r.string(flexible)?;
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            principal_type: f_principal_type,
+            principal_name: f_principal_name,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(

@@ -71,33 +71,48 @@ impl CreateDelegationTokenResponse {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 2;
-        let mut this = Self::default();
-        this.error_code = r.i16()?;
-        this.principal_type = r.string(flexible)?;
-        this.principal_name = r.string(flexible)?;
-        if version >= 3 {
-            this.token_requester_principal_type = r.string(flexible)?;
-        }
-        if version >= 3 {
-            this.token_requester_principal_name = r.string(flexible)?;
-        }
-        this.issue_timestamp_ms = r.i64()?;
-        this.expiry_timestamp_ms = r.i64()?;
-        this.max_timestamp_ms = r.i64()?;
-        this.token_id = r.string(flexible)?;
-        this.hmac = r.bytes_field(flexible)?;
-        this.throttle_time_ms = r.i32()?;
+        let f_error_code = r.i16()?;
+        let f_principal_type = r.string(flexible)?;
+        let f_principal_name = r.string(flexible)?;
+        let mut f_token_requester_principal_type = if version >= 3 {
+            r.string(flexible)?
+        } else {
+            String::new()
+        };
+        let mut f_token_requester_principal_name = if version >= 3 {
+            r.string(flexible)?
+        } else {
+            String::new()
+        };
+        let f_issue_timestamp_ms = r.i64()?;
+        let f_expiry_timestamp_ms = r.i64()?;
+        let f_max_timestamp_ms = r.i64()?;
+        let f_token_id = r.string(flexible)?;
+        let f_hmac = r.bytes_field(flexible)?;
+        let f_throttle_time_ms = r.i32()?;
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            error_code: f_error_code,
+            principal_type: f_principal_type,
+            principal_name: f_principal_name,
+            token_requester_principal_type: f_token_requester_principal_type,
+            token_requester_principal_name: f_token_requester_principal_name,
+            issue_timestamp_ms: f_issue_timestamp_ms,
+            expiry_timestamp_ms: f_expiry_timestamp_ms,
+            max_timestamp_ms: f_max_timestamp_ms,
+            token_id: f_token_id,
+            hmac: f_hmac,
+            throttle_time_ms: f_throttle_time_ms,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(

@@ -44,11 +44,8 @@ impl CreateTopicsResponse {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 5;
-        let mut this = Self::default();
-        if version >= 2 {
-            this.throttle_time_ms = r.i32()?;
-        }
-        this.topics = {
+        let mut f_throttle_time_ms = if version >= 2 { r.i32()? } else { 0 };
+        let f_topics = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -56,17 +53,20 @@ impl CreateTopicsResponse {
             }
             items
         };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            throttle_time_ms: f_throttle_time_ms,
+            topics: f_topics,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -189,23 +189,19 @@ impl CreatableTopicResult {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 5;
-        let mut this = Self::default();
-        this.name = r.string(flexible)?;
-        if version >= 7 {
-            this.topic_id = r.uuid()?;
-        }
-        this.error_code = r.i16()?;
-        if version >= 1 {
-            this.error_message = r.nullable_string(flexible)?;
-        }
-        if version >= 5 {
-            this.num_partitions = r.i32()?;
-        }
-        if version >= 5 {
-            this.replication_factor = r.i16()?;
-        }
-        if version >= 5 {
-            this.configs = match r.array_len(flexible)? {
+        let f_name = r.string(flexible)?;
+        let mut f_topic_id = if version >= 7 { r.uuid()? } else { Uuid::ZERO };
+        let f_error_code = r.i16()?;
+        let mut f_error_message = if version >= 1 {
+            r.nullable_string(flexible)?
+        } else {
+            Some(String::new())
+        };
+        let mut f_topic_config_error_code = 0;
+        let mut f_num_partitions = if version >= 5 { r.i32()? } else { -1 };
+        let mut f_replication_factor = if version >= 5 { r.i16()? } else { -1 };
+        let mut f_configs = if version >= 5 {
+            match r.array_len(flexible)? {
                 None => None,
                 Some(n) => {
                     let mut items = vec_with_capacity(n);
@@ -214,8 +210,11 @@ impl CreatableTopicResult {
                     }
                     Some(items)
                 }
-            };
-        }
+            }
+        } else {
+            Some(Vec::new())
+        };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -223,17 +222,25 @@ impl CreatableTopicResult {
                     0 if version >= 5 => {
                         {
                             let r = &mut sub;
-                            this.topic_config_error_code = r.i16()?;
+                            f_topic_config_error_code = r.i16()?;
                         }
                         sub.finish()?;
                     }
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            name: f_name,
+            topic_id: f_topic_id,
+            error_code: f_error_code,
+            error_message: f_error_message,
+            topic_config_error_code: f_topic_config_error_code,
+            num_partitions: f_num_partitions,
+            replication_factor: f_replication_factor,
+            configs: f_configs,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -416,33 +423,36 @@ impl CreatableTopicConfigs {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 5;
-        let mut this = Self::default();
-        if version >= 5 {
-            this.name = r.string(flexible)?;
-        }
-        if version >= 5 {
-            this.value = r.nullable_string(flexible)?;
-        }
-        if version >= 5 {
-            this.read_only = r.bool()?;
-        }
-        if version >= 5 {
-            this.config_source = r.i8()?;
-        }
-        if version >= 5 {
-            this.is_sensitive = r.bool()?;
-        }
+        let mut f_name = if version >= 5 {
+            r.string(flexible)?
+        } else {
+            String::new()
+        };
+        let mut f_value = if version >= 5 {
+            r.nullable_string(flexible)?
+        } else {
+            Some(String::new())
+        };
+        let mut f_read_only = if version >= 5 { r.bool()? } else { false };
+        let mut f_config_source = if version >= 5 { r.i8()? } else { -1 };
+        let mut f_is_sensitive = if version >= 5 { r.bool()? } else { false };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            name: f_name,
+            value: f_value,
+            read_only: f_read_only,
+            config_source: f_config_source,
+            is_sensitive: f_is_sensitive,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(

@@ -41,8 +41,7 @@ impl DeleteAclsRequest {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 2;
-        let mut this = Self::default();
-        this.filters = {
+        let f_filters = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -50,17 +49,19 @@ impl DeleteAclsRequest {
             }
             items
         };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            filters: f_filters,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -171,27 +172,32 @@ impl DeleteAclsFilter {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 2;
-        let mut this = Self::default();
-        this.resource_type_filter = r.i8()?;
-        this.resource_name_filter = r.nullable_string(flexible)?;
-        if version >= 1 {
-            this.pattern_type_filter = r.i8()?;
-        }
-        this.principal_filter = r.nullable_string(flexible)?;
-        this.host_filter = r.nullable_string(flexible)?;
-        this.operation = r.i8()?;
-        this.permission_type = r.i8()?;
+        let f_resource_type_filter = r.i8()?;
+        let f_resource_name_filter = r.nullable_string(flexible)?;
+        let mut f_pattern_type_filter = if version >= 1 { r.i8()? } else { 3 };
+        let f_principal_filter = r.nullable_string(flexible)?;
+        let f_host_filter = r.nullable_string(flexible)?;
+        let f_operation = r.i8()?;
+        let f_permission_type = r.i8()?;
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            resource_type_filter: f_resource_type_filter,
+            resource_name_filter: f_resource_name_filter,
+            pattern_type_filter: f_pattern_type_filter,
+            principal_filter: f_principal_filter,
+            host_filter: f_host_filter,
+            operation: f_operation,
+            permission_type: f_permission_type,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(

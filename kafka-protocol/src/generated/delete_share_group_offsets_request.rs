@@ -44,9 +44,8 @@ impl DeleteShareGroupOffsetsRequest {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
-        let mut this = Self::default();
-        this.group_id = r.string(flexible)?;
-        this.topics = {
+        let f_group_id = r.string(flexible)?;
+        let f_topics = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -56,17 +55,20 @@ impl DeleteShareGroupOffsetsRequest {
             }
             items
         };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            group_id: f_group_id,
+            topics: f_topics,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -167,19 +169,20 @@ impl DeleteShareGroupOffsetsRequestTopic {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
-        let mut this = Self::default();
-        this.topic_name = r.string(flexible)?;
+        let f_topic_name = r.string(flexible)?;
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            topic_name: f_topic_name,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(

@@ -47,39 +47,46 @@ impl DeleteTopicsRequest {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 4;
-        let mut this = Self::default();
-        if version >= 6 {
-            this.topics = {
+        let mut f_topics = if version >= 6 {
+            {
                 let n = r.array_len_required(flexible)?;
                 let mut items = vec_with_capacity(n);
                 for _ in 0..n {
                     items.push(DeleteTopicState::decode_body(r, version)?);
                 }
                 items
-            };
-        }
-        if version <= 5 {
-            this.topic_names = {
+            }
+        } else {
+            Vec::new()
+        };
+        let mut f_topic_names = if version <= 5 {
+            {
                 let n = r.array_len_required(flexible)?;
                 let mut items = vec_with_capacity(n);
                 for _ in 0..n {
                     items.push(r.string(flexible)?);
                 }
                 items
-            };
-        }
-        this.timeout_ms = r.i32()?;
+            }
+        } else {
+            Vec::new()
+        };
+        let f_timeout_ms = r.i32()?;
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            topics: f_topics,
+            topic_names: f_topic_names,
+            timeout_ms: f_timeout_ms,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -210,24 +217,26 @@ impl DeleteTopicState {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 4;
-        let mut this = Self::default();
-        if version >= 6 {
-            this.name = r.nullable_string(flexible)?;
-        }
-        if version >= 6 {
-            this.topic_id = r.uuid()?;
-        }
+        let mut f_name = if version >= 6 {
+            r.nullable_string(flexible)?
+        } else {
+            None
+        };
+        let mut f_topic_id = if version >= 6 { r.uuid()? } else { Uuid::ZERO };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            name: f_name,
+            topic_id: f_topic_id,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(

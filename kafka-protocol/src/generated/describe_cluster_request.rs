@@ -47,25 +47,24 @@ impl DescribeClusterRequest {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
-        let mut this = Self::default();
-        this.include_cluster_authorized_operations = r.bool()?;
-        if version >= 1 {
-            this.endpoint_type = r.i8()?;
-        }
-        if version >= 2 {
-            this.include_fenced_brokers = r.bool()?;
-        }
+        let f_include_cluster_authorized_operations = r.bool()?;
+        let mut f_endpoint_type = if version >= 1 { r.i8()? } else { 1 };
+        let mut f_include_fenced_brokers = if version >= 2 { r.bool()? } else { false };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            include_cluster_authorized_operations: f_include_cluster_authorized_operations,
+            endpoint_type: f_endpoint_type,
+            include_fenced_brokers: f_include_fenced_brokers,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(

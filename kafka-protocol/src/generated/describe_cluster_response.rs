@@ -62,16 +62,13 @@ impl DescribeClusterResponse {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
-        let mut this = Self::default();
-        this.throttle_time_ms = r.i32()?;
-        this.error_code = r.i16()?;
-        this.error_message = r.nullable_string(flexible)?;
-        if version >= 1 {
-            this.endpoint_type = r.i8()?;
-        }
-        this.cluster_id = r.string(flexible)?;
-        this.controller_id = r.i32()?;
-        this.brokers = {
+        let f_throttle_time_ms = r.i32()?;
+        let f_error_code = r.i16()?;
+        let f_error_message = r.nullable_string(flexible)?;
+        let mut f_endpoint_type = if version >= 1 { r.i8()? } else { 1 };
+        let f_cluster_id = r.string(flexible)?;
+        let f_controller_id = r.i32()?;
+        let f_brokers = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -79,18 +76,27 @@ impl DescribeClusterResponse {
             }
             items
         };
-        this.cluster_authorized_operations = r.i32()?;
+        let f_cluster_authorized_operations = r.i32()?;
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            throttle_time_ms: f_throttle_time_ms,
+            error_code: f_error_code,
+            error_message: f_error_message,
+            endpoint_type: f_endpoint_type,
+            cluster_id: f_cluster_id,
+            controller_id: f_controller_id,
+            brokers: f_brokers,
+            cluster_authorized_operations: f_cluster_authorized_operations,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -245,25 +251,28 @@ impl DescribeClusterBroker {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
-        let mut this = Self::default();
-        this.broker_id = r.i32()?;
-        this.host = r.string(flexible)?;
-        this.port = r.i32()?;
-        this.rack = r.nullable_string(flexible)?;
-        if version >= 2 {
-            this.is_fenced = r.bool()?;
-        }
+        let f_broker_id = r.i32()?;
+        let f_host = r.string(flexible)?;
+        let f_port = r.i32()?;
+        let f_rack = r.nullable_string(flexible)?;
+        let mut f_is_fenced = if version >= 2 { r.bool()? } else { false };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            broker_id: f_broker_id,
+            host: f_host,
+            port: f_port,
+            rack: f_rack,
+            is_fenced: f_is_fenced,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(

@@ -47,8 +47,7 @@ impl DescribeConfigsRequest {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 4;
-        let mut this = Self::default();
-        this.resources = {
+        let f_resources = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -56,23 +55,23 @@ impl DescribeConfigsRequest {
             }
             items
         };
-        if version >= 1 {
-            this.include_synonyms = r.bool()?;
-        }
-        if version >= 3 {
-            this.include_documentation = r.bool()?;
-        }
+        let mut f_include_synonyms = if version >= 1 { r.bool()? } else { false };
+        let mut f_include_documentation = if version >= 3 { r.bool()? } else { false };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            resources: f_resources,
+            include_synonyms: f_include_synonyms,
+            include_documentation: f_include_documentation,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -203,10 +202,9 @@ impl DescribeConfigsResource {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 4;
-        let mut this = Self::default();
-        this.resource_type = r.i8()?;
-        this.resource_name = r.string(flexible)?;
-        this.configuration_keys = match r.array_len(flexible)? {
+        let f_resource_type = r.i8()?;
+        let f_resource_name = r.string(flexible)?;
+        let f_configuration_keys = match r.array_len(flexible)? {
             None => None,
             Some(n) => {
                 let mut items = vec_with_capacity(n);
@@ -216,17 +214,21 @@ impl DescribeConfigsResource {
                 Some(items)
             }
         };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            resource_type: f_resource_type,
+            resource_name: f_resource_name,
+            configuration_keys: f_configuration_keys,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(

@@ -44,9 +44,8 @@ impl DescribeConfigsResponse {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 4;
-        let mut this = Self::default();
-        this.throttle_time_ms = r.i32()?;
-        this.results = {
+        let f_throttle_time_ms = r.i32()?;
+        let f_results = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -54,17 +53,20 @@ impl DescribeConfigsResponse {
             }
             items
         };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            throttle_time_ms: f_throttle_time_ms,
+            results: f_results,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -174,12 +176,11 @@ impl DescribeConfigsResult {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 4;
-        let mut this = Self::default();
-        this.error_code = r.i16()?;
-        this.error_message = r.nullable_string(flexible)?;
-        this.resource_type = r.i8()?;
-        this.resource_name = r.string(flexible)?;
-        this.configs = {
+        let f_error_code = r.i16()?;
+        let f_error_message = r.nullable_string(flexible)?;
+        let f_resource_type = r.i8()?;
+        let f_resource_name = r.string(flexible)?;
+        let f_configs = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -187,17 +188,23 @@ impl DescribeConfigsResult {
             }
             items
         };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            error_code: f_error_code,
+            error_message: f_error_message,
+            resource_type: f_resource_type,
+            resource_name: f_resource_name,
+            configs: f_configs,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -340,44 +347,51 @@ impl DescribeConfigsResourceResult {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 4;
-        let mut this = Self::default();
-        this.name = r.string(flexible)?;
-        this.value = r.nullable_string(flexible)?;
-        this.read_only = r.bool()?;
-        if version <= 0 {
-            this.is_default = r.bool()?;
-        }
-        if version >= 1 {
-            this.config_source = r.i8()?;
-        }
-        this.is_sensitive = r.bool()?;
-        if version >= 1 {
-            this.synonyms = {
+        let f_name = r.string(flexible)?;
+        let f_value = r.nullable_string(flexible)?;
+        let f_read_only = r.bool()?;
+        let mut f_is_default = if version <= 0 { r.bool()? } else { false };
+        let mut f_config_source = if version >= 1 { r.i8()? } else { -1 };
+        let f_is_sensitive = r.bool()?;
+        let mut f_synonyms = if version >= 1 {
+            {
                 let n = r.array_len_required(flexible)?;
                 let mut items = vec_with_capacity(n);
                 for _ in 0..n {
                     items.push(DescribeConfigsSynonym::decode_body(r, version)?);
                 }
                 items
-            };
-        }
-        if version >= 3 {
-            this.config_type = r.i8()?;
-        }
-        if version >= 3 {
-            this.documentation = r.nullable_string(flexible)?;
-        }
+            }
+        } else {
+            Vec::new()
+        };
+        let mut f_config_type = if version >= 3 { r.i8()? } else { 0 };
+        let mut f_documentation = if version >= 3 {
+            r.nullable_string(flexible)?
+        } else {
+            Some(String::new())
+        };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            name: f_name,
+            value: f_value,
+            read_only: f_read_only,
+            is_default: f_is_default,
+            config_source: f_config_source,
+            is_sensitive: f_is_sensitive,
+            synonyms: f_synonyms,
+            config_type: f_config_type,
+            documentation: f_documentation,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -551,27 +565,32 @@ impl DescribeConfigsSynonym {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 4;
-        let mut this = Self::default();
-        if version >= 1 {
-            this.name = r.string(flexible)?;
-        }
-        if version >= 1 {
-            this.value = r.nullable_string(flexible)?;
-        }
-        if version >= 1 {
-            this.source = r.i8()?;
-        }
+        let mut f_name = if version >= 1 {
+            r.string(flexible)?
+        } else {
+            String::new()
+        };
+        let mut f_value = if version >= 1 {
+            r.nullable_string(flexible)?
+        } else {
+            Some(String::new())
+        };
+        let mut f_source = if version >= 1 { r.i8()? } else { 0 };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            name: f_name,
+            value: f_value,
+            source: f_source,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(

@@ -47,9 +47,8 @@ impl DescribeDelegationTokenResponse {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 2;
-        let mut this = Self::default();
-        this.error_code = r.i16()?;
-        this.tokens = {
+        let f_error_code = r.i16()?;
+        let f_tokens = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -57,18 +56,22 @@ impl DescribeDelegationTokenResponse {
             }
             items
         };
-        this.throttle_time_ms = r.i32()?;
+        let f_throttle_time_ms = r.i32()?;
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            error_code: f_error_code,
+            tokens: f_tokens,
+            throttle_time_ms: f_throttle_time_ms,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -198,21 +201,24 @@ impl DescribedDelegationToken {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 2;
-        let mut this = Self::default();
-        this.principal_type = r.string(flexible)?;
-        this.principal_name = r.string(flexible)?;
-        if version >= 3 {
-            this.token_requester_principal_type = r.string(flexible)?;
-        }
-        if version >= 3 {
-            this.token_requester_principal_name = r.string(flexible)?;
-        }
-        this.issue_timestamp = r.i64()?;
-        this.expiry_timestamp = r.i64()?;
-        this.max_timestamp = r.i64()?;
-        this.token_id = r.string(flexible)?;
-        this.hmac = r.bytes_field(flexible)?;
-        this.renewers = {
+        let f_principal_type = r.string(flexible)?;
+        let f_principal_name = r.string(flexible)?;
+        let mut f_token_requester_principal_type = if version >= 3 {
+            r.string(flexible)?
+        } else {
+            String::new()
+        };
+        let mut f_token_requester_principal_name = if version >= 3 {
+            r.string(flexible)?
+        } else {
+            String::new()
+        };
+        let f_issue_timestamp = r.i64()?;
+        let f_expiry_timestamp = r.i64()?;
+        let f_max_timestamp = r.i64()?;
+        let f_token_id = r.string(flexible)?;
+        let f_hmac = r.bytes_field(flexible)?;
+        let f_renewers = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -220,17 +226,28 @@ impl DescribedDelegationToken {
             }
             items
         };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            principal_type: f_principal_type,
+            principal_name: f_principal_name,
+            token_requester_principal_type: f_token_requester_principal_type,
+            token_requester_principal_name: f_token_requester_principal_name,
+            issue_timestamp: f_issue_timestamp,
+            expiry_timestamp: f_expiry_timestamp,
+            max_timestamp: f_max_timestamp,
+            token_id: f_token_id,
+            hmac: f_hmac,
+            renewers: f_renewers,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -395,20 +412,22 @@ impl DescribedDelegationTokenRenewer {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 2;
-        let mut this = Self::default();
-        this.principal_type = r.string(flexible)?;
-        this.principal_name = r.string(flexible)?;
+        let f_principal_type = r.string(flexible)?;
+        let f_principal_name = r.string(flexible)?;
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            principal_type: f_principal_type,
+            principal_name: f_principal_name,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(

@@ -44,11 +44,8 @@ impl DescribeGroupsResponse {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 5;
-        let mut this = Self::default();
-        if version >= 1 {
-            this.throttle_time_ms = r.i32()?;
-        }
-        this.groups = {
+        let mut f_throttle_time_ms = if version >= 1 { r.i32()? } else { 0 };
+        let f_groups = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -56,17 +53,20 @@ impl DescribeGroupsResponse {
             }
             items
         };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            throttle_time_ms: f_throttle_time_ms,
+            groups: f_groups,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -189,16 +189,17 @@ impl DescribedGroup {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 5;
-        let mut this = Self::default();
-        this.error_code = r.i16()?;
-        if version >= 6 {
-            this.error_message = r.nullable_string(flexible)?;
-        }
-        this.group_id = r.string(flexible)?;
-        this.group_state = r.string(flexible)?;
-        this.protocol_type = r.string(flexible)?;
-        this.protocol_data = r.string(flexible)?;
-        this.members = {
+        let f_error_code = r.i16()?;
+        let mut f_error_message = if version >= 6 {
+            r.nullable_string(flexible)?
+        } else {
+            None
+        };
+        let f_group_id = r.string(flexible)?;
+        let f_group_state = r.string(flexible)?;
+        let f_protocol_type = r.string(flexible)?;
+        let f_protocol_data = r.string(flexible)?;
+        let f_members = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -206,20 +207,27 @@ impl DescribedGroup {
             }
             items
         };
-        if version >= 3 {
-            this.authorized_operations = r.i32()?;
-        }
+        let mut f_authorized_operations = if version >= 3 { r.i32()? } else { -2147483648 };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            error_code: f_error_code,
+            error_message: f_error_message,
+            group_id: f_group_id,
+            group_state: f_group_state,
+            protocol_type: f_protocol_type,
+            protocol_data: f_protocol_data,
+            members: f_members,
+            authorized_operations: f_authorized_operations,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -388,26 +396,34 @@ impl DescribedGroupMember {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 5;
-        let mut this = Self::default();
-        this.member_id = r.string(flexible)?;
-        if version >= 4 {
-            this.group_instance_id = r.nullable_string(flexible)?;
-        }
-        this.client_id = r.string(flexible)?;
-        this.client_host = r.string(flexible)?;
-        this.member_metadata = r.bytes_field(flexible)?;
-        this.member_assignment = r.bytes_field(flexible)?;
+        let f_member_id = r.string(flexible)?;
+        let mut f_group_instance_id = if version >= 4 {
+            r.nullable_string(flexible)?
+        } else {
+            None
+        };
+        let f_client_id = r.string(flexible)?;
+        let f_client_host = r.string(flexible)?;
+        let f_member_metadata = r.bytes_field(flexible)?;
+        let f_member_assignment = r.bytes_field(flexible)?;
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            member_id: f_member_id,
+            group_instance_id: f_group_instance_id,
+            client_id: f_client_id,
+            client_host: f_client_host,
+            member_metadata: f_member_metadata,
+            member_assignment: f_member_assignment,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(

@@ -47,12 +47,9 @@ impl DescribeLogDirsResponse {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 2;
-        let mut this = Self::default();
-        this.throttle_time_ms = r.i32()?;
-        if version >= 3 {
-            this.error_code = r.i16()?;
-        }
-        this.results = {
+        let f_throttle_time_ms = r.i32()?;
+        let mut f_error_code = if version >= 3 { r.i16()? } else { 0 };
+        let f_results = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -60,17 +57,21 @@ impl DescribeLogDirsResponse {
             }
             items
         };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            throttle_time_ms: f_throttle_time_ms,
+            error_code: f_error_code,
+            results: f_results,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -192,10 +193,9 @@ impl DescribeLogDirsResult {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 2;
-        let mut this = Self::default();
-        this.error_code = r.i16()?;
-        this.log_dir = r.string(flexible)?;
-        this.topics = {
+        let f_error_code = r.i16()?;
+        let f_log_dir = r.string(flexible)?;
+        let f_topics = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -203,26 +203,27 @@ impl DescribeLogDirsResult {
             }
             items
         };
-        if version >= 4 {
-            this.total_bytes = r.i64()?;
-        }
-        if version >= 4 {
-            this.usable_bytes = r.i64()?;
-        }
-        if version >= 5 {
-            this.is_cordoned = r.bool()?;
-        }
+        let mut f_total_bytes = if version >= 4 { r.i64()? } else { -1 };
+        let mut f_usable_bytes = if version >= 4 { r.i64()? } else { -1 };
+        let mut f_is_cordoned = if version >= 5 { r.bool()? } else { false };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            error_code: f_error_code,
+            log_dir: f_log_dir,
+            topics: f_topics,
+            total_bytes: f_total_bytes,
+            usable_bytes: f_usable_bytes,
+            is_cordoned: f_is_cordoned,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -355,9 +356,8 @@ impl DescribeLogDirsTopic {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 2;
-        let mut this = Self::default();
-        this.name = r.string(flexible)?;
-        this.partitions = {
+        let f_name = r.string(flexible)?;
+        let f_partitions = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -365,17 +365,20 @@ impl DescribeLogDirsTopic {
             }
             items
         };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            name: f_name,
+            partitions: f_partitions,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -482,22 +485,26 @@ impl DescribeLogDirsPartition {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 2;
-        let mut this = Self::default();
-        this.partition_index = r.i32()?;
-        this.partition_size = r.i64()?;
-        this.offset_lag = r.i64()?;
-        this.is_future_key = r.bool()?;
+        let f_partition_index = r.i32()?;
+        let f_partition_size = r.i64()?;
+        let f_offset_lag = r.i64()?;
+        let f_is_future_key = r.bool()?;
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            partition_index: f_partition_index,
+            partition_size: f_partition_size,
+            offset_lag: f_offset_lag,
+            is_future_key: f_is_future_key,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(

@@ -50,12 +50,13 @@ impl DescribeQuorumResponse {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
-        let mut this = Self::default();
-        this.error_code = r.i16()?;
-        if version >= 2 {
-            this.error_message = r.nullable_string(flexible)?;
-        }
-        this.topics = {
+        let f_error_code = r.i16()?;
+        let mut f_error_message = if version >= 2 {
+            r.nullable_string(flexible)?
+        } else {
+            Some(String::new())
+        };
+        let f_topics = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -63,27 +64,34 @@ impl DescribeQuorumResponse {
             }
             items
         };
-        if version >= 2 {
-            this.nodes = {
+        let mut f_nodes = if version >= 2 {
+            {
                 let n = r.array_len_required(flexible)?;
                 let mut items = vec_with_capacity(n);
                 for _ in 0..n {
                     items.push(Node::decode_body(r, version)?);
                 }
                 items
-            };
-        }
+            }
+        } else {
+            Vec::new()
+        };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            error_code: f_error_code,
+            error_message: f_error_message,
+            topics: f_topics,
+            nodes: f_nodes,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -223,9 +231,8 @@ impl TopicData {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
-        let mut this = Self::default();
-        this.topic_name = r.string(flexible)?;
-        this.partitions = {
+        let f_topic_name = r.string(flexible)?;
+        let f_partitions = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -233,17 +240,20 @@ impl TopicData {
             }
             items
         };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            topic_name: f_topic_name,
+            partitions: f_partitions,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -362,16 +372,17 @@ impl PartitionData {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
-        let mut this = Self::default();
-        this.partition_index = r.i32()?;
-        this.error_code = r.i16()?;
-        if version >= 2 {
-            this.error_message = r.nullable_string(flexible)?;
-        }
-        this.leader_id = r.i32()?;
-        this.leader_epoch = r.i32()?;
-        this.high_watermark = r.i64()?;
-        this.current_voters = {
+        let f_partition_index = r.i32()?;
+        let f_error_code = r.i16()?;
+        let mut f_error_message = if version >= 2 {
+            r.nullable_string(flexible)?
+        } else {
+            Some(String::new())
+        };
+        let f_leader_id = r.i32()?;
+        let f_leader_epoch = r.i32()?;
+        let f_high_watermark = r.i64()?;
+        let f_current_voters = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -379,7 +390,7 @@ impl PartitionData {
             }
             items
         };
-        this.observers = {
+        let f_observers = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -387,17 +398,26 @@ impl PartitionData {
             }
             items
         };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            partition_index: f_partition_index,
+            error_code: f_error_code,
+            error_message: f_error_message,
+            leader_id: f_leader_id,
+            leader_epoch: f_leader_epoch,
+            high_watermark: f_high_watermark,
+            current_voters: f_current_voters,
+            observers: f_observers,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -555,29 +575,28 @@ impl ReplicaState {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
-        let mut this = Self::default();
-        this.replica_id = r.i32()?;
-        if version >= 2 {
-            this.replica_directory_id = r.uuid()?;
-        }
-        this.log_end_offset = r.i64()?;
-        if version >= 1 {
-            this.last_fetch_timestamp = r.i64()?;
-        }
-        if version >= 1 {
-            this.last_caught_up_timestamp = r.i64()?;
-        }
+        let f_replica_id = r.i32()?;
+        let mut f_replica_directory_id = if version >= 2 { r.uuid()? } else { Uuid::ZERO };
+        let f_log_end_offset = r.i64()?;
+        let mut f_last_fetch_timestamp = if version >= 1 { r.i64()? } else { -1 };
+        let mut f_last_caught_up_timestamp = if version >= 1 { r.i64()? } else { -1 };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            replica_id: f_replica_id,
+            replica_directory_id: f_replica_directory_id,
+            log_end_offset: f_log_end_offset,
+            last_fetch_timestamp: f_last_fetch_timestamp,
+            last_caught_up_timestamp: f_last_caught_up_timestamp,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -702,31 +721,33 @@ impl Node {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
-        let mut this = Self::default();
-        if version >= 2 {
-            this.node_id = r.i32()?;
-        }
-        if version >= 2 {
-            this.listeners = {
+        let mut f_node_id = if version >= 2 { r.i32()? } else { 0 };
+        let mut f_listeners = if version >= 2 {
+            {
                 let n = r.array_len_required(flexible)?;
                 let mut items = vec_with_capacity(n);
                 for _ in 0..n {
                     items.push(Listener::decode_body(r, version)?);
                 }
                 items
-            };
-        }
+            }
+        } else {
+            Vec::new()
+        };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            node_id: f_node_id,
+            listeners: f_listeners,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -852,27 +873,32 @@ impl Listener {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
-        let mut this = Self::default();
-        if version >= 2 {
-            this.name = r.string(flexible)?;
-        }
-        if version >= 2 {
-            this.host = r.string(flexible)?;
-        }
-        if version >= 2 {
-            this.port = r.u16()?;
-        }
+        let mut f_name = if version >= 2 {
+            r.string(flexible)?
+        } else {
+            String::new()
+        };
+        let mut f_host = if version >= 2 {
+            r.string(flexible)?
+        } else {
+            String::new()
+        };
+        let mut f_port = if version >= 2 { r.u16()? } else { 0 };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            name: f_name,
+            host: f_host,
+            port: f_port,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(

@@ -44,9 +44,8 @@ impl DescribeShareGroupOffsetsResponse {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
-        let mut this = Self::default();
-        this.throttle_time_ms = r.i32()?;
-        this.groups = {
+        let f_throttle_time_ms = r.i32()?;
+        let f_groups = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -56,17 +55,20 @@ impl DescribeShareGroupOffsetsResponse {
             }
             items
         };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            throttle_time_ms: f_throttle_time_ms,
+            groups: f_groups,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -176,9 +178,8 @@ impl DescribeShareGroupOffsetsResponseGroup {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
-        let mut this = Self::default();
-        this.group_id = r.string(flexible)?;
-        this.topics = {
+        let f_group_id = r.string(flexible)?;
+        let f_topics = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -188,19 +189,24 @@ impl DescribeShareGroupOffsetsResponseGroup {
             }
             items
         };
-        this.error_code = r.i16()?;
-        this.error_message = r.nullable_string(flexible)?;
+        let f_error_code = r.i16()?;
+        let f_error_message = r.nullable_string(flexible)?;
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            group_id: f_group_id,
+            topics: f_topics,
+            error_code: f_error_code,
+            error_message: f_error_message,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -321,10 +327,9 @@ impl DescribeShareGroupOffsetsResponseTopic {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
-        let mut this = Self::default();
-        this.topic_name = r.string(flexible)?;
-        this.topic_id = r.uuid()?;
-        this.partitions = {
+        let f_topic_name = r.string(flexible)?;
+        let f_topic_id = r.uuid()?;
+        let f_partitions = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -334,17 +339,21 @@ impl DescribeShareGroupOffsetsResponseTopic {
             }
             items
         };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            topic_name: f_topic_name,
+            topic_id: f_topic_id,
+            partitions: f_partitions,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -465,26 +474,30 @@ impl DescribeShareGroupOffsetsResponsePartition {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
-        let mut this = Self::default();
-        this.partition_index = r.i32()?;
-        this.start_offset = r.i64()?;
-        this.leader_epoch = r.i32()?;
-        if version >= 1 {
-            this.lag = r.i64()?;
-        }
-        this.error_code = r.i16()?;
-        this.error_message = r.nullable_string(flexible)?;
+        let f_partition_index = r.i32()?;
+        let f_start_offset = r.i64()?;
+        let f_leader_epoch = r.i32()?;
+        let mut f_lag = if version >= 1 { r.i64()? } else { -1 };
+        let f_error_code = r.i16()?;
+        let f_error_message = r.nullable_string(flexible)?;
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            partition_index: f_partition_index,
+            start_offset: f_start_offset,
+            leader_epoch: f_leader_epoch,
+            lag: f_lag,
+            error_code: f_error_code,
+            error_message: f_error_message,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(

@@ -47,9 +47,8 @@ impl DescribeTopicPartitionsResponse {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
-        let mut this = Self::default();
-        this.throttle_time_ms = r.i32()?;
-        this.topics = {
+        let f_throttle_time_ms = r.i32()?;
+        let f_topics = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -59,22 +58,26 @@ impl DescribeTopicPartitionsResponse {
             }
             items
         };
-        this.next_cursor = if r.struct_marker()? {
+        let f_next_cursor = if r.struct_marker()? {
             Some(Cursor::decode_body(r, version)?)
         } else {
             None
         };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            throttle_time_ms: f_throttle_time_ms,
+            topics: f_topics,
+            next_cursor: f_next_cursor,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -205,12 +208,11 @@ impl DescribeTopicPartitionsResponseTopic {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
-        let mut this = Self::default();
-        this.error_code = r.i16()?;
-        this.name = r.nullable_string(flexible)?;
-        this.topic_id = r.uuid()?;
-        this.is_internal = r.bool()?;
-        this.partitions = {
+        let f_error_code = r.i16()?;
+        let f_name = r.nullable_string(flexible)?;
+        let f_topic_id = r.uuid()?;
+        let f_is_internal = r.bool()?;
+        let f_partitions = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -220,18 +222,25 @@ impl DescribeTopicPartitionsResponseTopic {
             }
             items
         };
-        this.topic_authorized_operations = r.i32()?;
+        let f_topic_authorized_operations = r.i32()?;
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            error_code: f_error_code,
+            name: f_name,
+            topic_id: f_topic_id,
+            is_internal: f_is_internal,
+            partitions: f_partitions,
+            topic_authorized_operations: f_topic_authorized_operations,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -380,42 +389,51 @@ impl DescribeTopicPartitionsResponsePartition {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
-        let mut this = Self::default();
-        this.error_code = r.i16()?;
-        this.partition_index = r.i32()?;
-        this.leader_id = r.i32()?;
-        this.leader_epoch = r.i32()?;
-        this.replica_nodes = {
+        let f_error_code = r.i16()?;
+        let f_partition_index = r.i32()?;
+        let f_leader_id = r.i32()?;
+        let f_leader_epoch = r.i32()?;
+        let f_replica_nodes = {
             let n = r.array_len_required(flexible)?;
             r.i32_vec(n)?
         };
-        this.isr_nodes = {
+        let f_isr_nodes = {
             let n = r.array_len_required(flexible)?;
             r.i32_vec(n)?
         };
-        this.eligible_leader_replicas = match r.array_len(flexible)? {
+        let f_eligible_leader_replicas = match r.array_len(flexible)? {
             None => None,
             Some(n) => Some(r.i32_vec(n)?),
         };
-        this.last_known_elr = match r.array_len(flexible)? {
+        let f_last_known_elr = match r.array_len(flexible)? {
             None => None,
             Some(n) => Some(r.i32_vec(n)?),
         };
-        this.offline_replicas = {
+        let f_offline_replicas = {
             let n = r.array_len_required(flexible)?;
             r.i32_vec(n)?
         };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            error_code: f_error_code,
+            partition_index: f_partition_index,
+            leader_id: f_leader_id,
+            leader_epoch: f_leader_epoch,
+            replica_nodes: f_replica_nodes,
+            isr_nodes: f_isr_nodes,
+            eligible_leader_replicas: f_eligible_leader_replicas,
+            last_known_elr: f_last_known_elr,
+            offline_replicas: f_offline_replicas,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -609,20 +627,22 @@ impl Cursor {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
-        let mut this = Self::default();
-        this.topic_name = r.string(flexible)?;
-        this.partition_index = r.i32()?;
+        let f_topic_name = r.string(flexible)?;
+        let f_partition_index = r.i32()?;
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            topic_name: f_topic_name,
+            partition_index: f_partition_index,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(

@@ -38,9 +38,10 @@ impl EndTxnMarker {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = false;
-        let mut this = Self::default();
-        this.coordinator_epoch = r.i32()?;
-        Ok(this)
+        let f_coordinator_epoch = r.i32()?;
+        Ok(Self {
+            coordinator_epoch: f_coordinator_epoch,
+        })
     }
 
     #[allow(

@@ -50,22 +50,26 @@ impl EndTxnRequest {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 3;
-        let mut this = Self::default();
-        this.transactional_id = r.string(flexible)?;
-        this.producer_id = r.i64()?;
-        this.producer_epoch = r.i16()?;
-        this.committed = r.bool()?;
+        let f_transactional_id = r.string(flexible)?;
+        let f_producer_id = r.i64()?;
+        let f_producer_epoch = r.i16()?;
+        let f_committed = r.bool()?;
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            transactional_id: f_transactional_id,
+            producer_id: f_producer_id,
+            producer_epoch: f_producer_epoch,
+            committed: f_committed,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(

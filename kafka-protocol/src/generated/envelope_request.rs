@@ -47,21 +47,24 @@ impl EnvelopeRequest {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
-        let mut this = Self::default();
-        this.request_data = r.bytes_field(flexible)?;
-        this.request_principal = r.nullable_bytes(flexible)?;
-        this.client_host_address = r.bytes_field(flexible)?;
+        let f_request_data = r.bytes_field(flexible)?;
+        let f_request_principal = r.nullable_bytes(flexible)?;
+        let f_client_host_address = r.bytes_field(flexible)?;
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            request_data: f_request_data,
+            request_principal: f_request_principal,
+            client_host_address: f_client_host_address,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(

@@ -47,21 +47,24 @@ impl ExpireDelegationTokenResponse {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 2;
-        let mut this = Self::default();
-        this.error_code = r.i16()?;
-        this.expiry_timestamp_ms = r.i64()?;
-        this.throttle_time_ms = r.i32()?;
+        let f_error_code = r.i16()?;
+        let f_expiry_timestamp_ms = r.i64()?;
+        let f_throttle_time_ms = r.i32()?;
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            error_code: f_error_code,
+            expiry_timestamp_ms: f_expiry_timestamp_ms,
+            throttle_time_ms: f_throttle_time_ms,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(

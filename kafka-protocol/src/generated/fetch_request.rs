@@ -74,25 +74,16 @@ impl FetchRequest {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 12;
-        let mut this = Self::default();
-        if version <= 14 {
-            this.replica_id = r.i32()?;
-        }
-        this.max_wait_ms = r.i32()?;
-        this.min_bytes = r.i32()?;
-        if version >= 3 {
-            this.max_bytes = r.i32()?;
-        }
-        if version >= 4 {
-            this.isolation_level = r.i8()?;
-        }
-        if version >= 7 {
-            this.session_id = r.i32()?;
-        }
-        if version >= 7 {
-            this.session_epoch = r.i32()?;
-        }
-        this.topics = {
+        let mut f_cluster_id = None;
+        let mut f_replica_id = if version <= 14 { r.i32()? } else { -1 };
+        let mut f_replica_state = ReplicaState::default();
+        let f_max_wait_ms = r.i32()?;
+        let f_min_bytes = r.i32()?;
+        let mut f_max_bytes = if version >= 3 { r.i32()? } else { 2147483647 };
+        let mut f_isolation_level = if version >= 4 { r.i8()? } else { 0 };
+        let mut f_session_id = if version >= 7 { r.i32()? } else { 0 };
+        let mut f_session_epoch = if version >= 7 { r.i32()? } else { -1 };
+        let f_topics = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -100,19 +91,24 @@ impl FetchRequest {
             }
             items
         };
-        if version >= 7 {
-            this.forgotten_topics_data = {
+        let mut f_forgotten_topics_data = if version >= 7 {
+            {
                 let n = r.array_len_required(flexible)?;
                 let mut items = vec_with_capacity(n);
                 for _ in 0..n {
                     items.push(ForgottenTopic::decode_body(r, version)?);
                 }
                 items
-            };
-        }
-        if version >= 11 {
-            this.rack_id = r.string(flexible)?;
-        }
+            }
+        } else {
+            Vec::new()
+        };
+        let mut f_rack_id = if version >= 11 {
+            r.string(flexible)?
+        } else {
+            String::new()
+        };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -120,24 +116,36 @@ impl FetchRequest {
                     0 if version >= 12 => {
                         {
                             let r = &mut sub;
-                            this.cluster_id = r.nullable_string(flexible)?;
+                            f_cluster_id = r.nullable_string(flexible)?;
                         }
                         sub.finish()?;
                     }
                     1 if version >= 15 => {
                         {
                             let r = &mut sub;
-                            this.replica_state = ReplicaState::decode_body(r, version)?;
+                            f_replica_state = ReplicaState::decode_body(r, version)?;
                         }
                         sub.finish()?;
                     }
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            cluster_id: f_cluster_id,
+            replica_id: f_replica_id,
+            replica_state: f_replica_state,
+            max_wait_ms: f_max_wait_ms,
+            min_bytes: f_min_bytes,
+            max_bytes: f_max_bytes,
+            isolation_level: f_isolation_level,
+            session_id: f_session_id,
+            session_epoch: f_session_epoch,
+            topics: f_topics,
+            forgotten_topics_data: f_forgotten_topics_data,
+            rack_id: f_rack_id,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -370,24 +378,22 @@ impl ReplicaState {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 12;
-        let mut this = Self::default();
-        if version >= 15 {
-            this.replica_id = r.i32()?;
-        }
-        if version >= 15 {
-            this.replica_epoch = r.i64()?;
-        }
+        let mut f_replica_id = if version >= 15 { r.i32()? } else { -1 };
+        let mut f_replica_epoch = if version >= 15 { r.i64()? } else { -1 };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            replica_id: f_replica_id,
+            replica_epoch: f_replica_epoch,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -503,14 +509,13 @@ impl FetchTopic {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 12;
-        let mut this = Self::default();
-        if version <= 12 {
-            this.topic = r.string(flexible)?;
-        }
-        if version >= 13 {
-            this.topic_id = r.uuid()?;
-        }
-        this.partitions = {
+        let mut f_topic = if version <= 12 {
+            r.string(flexible)?
+        } else {
+            String::new()
+        };
+        let mut f_topic_id = if version >= 13 { r.uuid()? } else { Uuid::ZERO };
+        let f_partitions = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -518,17 +523,21 @@ impl FetchTopic {
             }
             items
         };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            topic: f_topic,
+            topic_id: f_topic_id,
+            partitions: f_partitions,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -660,19 +669,15 @@ impl FetchPartition {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 12;
-        let mut this = Self::default();
-        this.partition = r.i32()?;
-        if version >= 9 {
-            this.current_leader_epoch = r.i32()?;
-        }
-        this.fetch_offset = r.i64()?;
-        if version >= 12 {
-            this.last_fetched_epoch = r.i32()?;
-        }
-        if version >= 5 {
-            this.log_start_offset = r.i64()?;
-        }
-        this.partition_max_bytes = r.i32()?;
+        let f_partition = r.i32()?;
+        let mut f_current_leader_epoch = if version >= 9 { r.i32()? } else { -1 };
+        let f_fetch_offset = r.i64()?;
+        let mut f_last_fetched_epoch = if version >= 12 { r.i32()? } else { -1 };
+        let mut f_log_start_offset = if version >= 5 { r.i64()? } else { -1 };
+        let f_partition_max_bytes = r.i32()?;
+        let mut f_replica_directory_id = Uuid::ZERO;
+        let mut f_high_watermark = 9223372036854775807;
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -680,24 +685,32 @@ impl FetchPartition {
                     0 if version >= 17 => {
                         {
                             let r = &mut sub;
-                            this.replica_directory_id = r.uuid()?;
+                            f_replica_directory_id = r.uuid()?;
                         }
                         sub.finish()?;
                     }
                     1 if version >= 18 => {
                         {
                             let r = &mut sub;
-                            this.high_watermark = r.i64()?;
+                            f_high_watermark = r.i64()?;
                         }
                         sub.finish()?;
                     }
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            partition: f_partition,
+            current_leader_epoch: f_current_leader_epoch,
+            fetch_offset: f_fetch_offset,
+            last_fetched_epoch: f_last_fetched_epoch,
+            log_start_offset: f_log_start_offset,
+            partition_max_bytes: f_partition_max_bytes,
+            replica_directory_id: f_replica_directory_id,
+            high_watermark: f_high_watermark,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -859,30 +872,35 @@ impl ForgottenTopic {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 12;
-        let mut this = Self::default();
-        if (version >= 7 && version <= 12) {
-            this.topic = r.string(flexible)?;
-        }
-        if version >= 13 {
-            this.topic_id = r.uuid()?;
-        }
-        if version >= 7 {
-            this.partitions = {
+        let mut f_topic = if (version >= 7 && version <= 12) {
+            r.string(flexible)?
+        } else {
+            String::new()
+        };
+        let mut f_topic_id = if version >= 13 { r.uuid()? } else { Uuid::ZERO };
+        let mut f_partitions = if version >= 7 {
+            {
                 let n = r.array_len_required(flexible)?;
                 r.i32_vec(n)?
-            };
-        }
+            }
+        } else {
+            Vec::new()
+        };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            topic: f_topic,
+            topic_id: f_topic_id,
+            partitions: f_partitions,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(

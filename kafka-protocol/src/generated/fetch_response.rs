@@ -53,17 +53,10 @@ impl FetchResponse {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 12;
-        let mut this = Self::default();
-        if version >= 1 {
-            this.throttle_time_ms = r.i32()?;
-        }
-        if version >= 7 {
-            this.error_code = r.i16()?;
-        }
-        if version >= 7 {
-            this.session_id = r.i32()?;
-        }
-        this.responses = {
+        let mut f_throttle_time_ms = if version >= 1 { r.i32()? } else { 0 };
+        let mut f_error_code = if version >= 7 { r.i16()? } else { 0 };
+        let mut f_session_id = if version >= 7 { r.i32()? } else { 0 };
+        let f_responses = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -71,6 +64,8 @@ impl FetchResponse {
             }
             items
         };
+        let mut f_node_endpoints = Vec::new();
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -78,7 +73,7 @@ impl FetchResponse {
                     0 if version >= 16 => {
                         {
                             let r = &mut sub;
-                            this.node_endpoints = {
+                            f_node_endpoints = {
                                 let n = r.array_len_required(flexible)?;
                                 let mut items = vec_with_capacity(n);
                                 for _ in 0..n {
@@ -89,13 +84,18 @@ impl FetchResponse {
                         }
                         sub.finish()?;
                     }
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            throttle_time_ms: f_throttle_time_ms,
+            error_code: f_error_code,
+            session_id: f_session_id,
+            responses: f_responses,
+            node_endpoints: f_node_endpoints,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -260,14 +260,13 @@ impl FetchableTopicResponse {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 12;
-        let mut this = Self::default();
-        if version <= 12 {
-            this.topic = r.string(flexible)?;
-        }
-        if version >= 13 {
-            this.topic_id = r.uuid()?;
-        }
-        this.partitions = {
+        let mut f_topic = if version <= 12 {
+            r.string(flexible)?
+        } else {
+            String::new()
+        };
+        let mut f_topic_id = if version >= 13 { r.uuid()? } else { Uuid::ZERO };
+        let f_partitions = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -275,17 +274,21 @@ impl FetchableTopicResponse {
             }
             items
         };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            topic: f_topic,
+            topic_id: f_topic_id,
+            partitions: f_partitions,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -426,18 +429,16 @@ impl PartitionData {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 12;
-        let mut this = Self::default();
-        this.partition_index = r.i32()?;
-        this.error_code = r.i16()?;
-        this.high_watermark = r.i64()?;
-        if version >= 4 {
-            this.last_stable_offset = r.i64()?;
-        }
-        if version >= 5 {
-            this.log_start_offset = r.i64()?;
-        }
-        if version >= 4 {
-            this.aborted_transactions = match r.array_len(flexible)? {
+        let f_partition_index = r.i32()?;
+        let f_error_code = r.i16()?;
+        let f_high_watermark = r.i64()?;
+        let mut f_last_stable_offset = if version >= 4 { r.i64()? } else { -1 };
+        let mut f_log_start_offset = if version >= 5 { r.i64()? } else { -1 };
+        let mut f_diverging_epoch = EpochEndOffset::default();
+        let mut f_current_leader = LeaderIdAndEpoch::default();
+        let mut f_snapshot_id = SnapshotId::default();
+        let mut f_aborted_transactions = if version >= 4 {
+            match r.array_len(flexible)? {
                 None => None,
                 Some(n) => {
                     let mut items = vec_with_capacity(n);
@@ -446,12 +447,13 @@ impl PartitionData {
                     }
                     Some(items)
                 }
-            };
-        }
-        if version >= 11 {
-            this.preferred_read_replica = r.i32()?;
-        }
-        this.records = r.nullable_bytes(flexible)?;
+            }
+        } else {
+            Some(Vec::new())
+        };
+        let mut f_preferred_read_replica = if version >= 11 { r.i32()? } else { -1 };
+        let f_records = r.nullable_bytes(flexible)?;
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -459,31 +461,42 @@ impl PartitionData {
                     0 if version >= 12 => {
                         {
                             let r = &mut sub;
-                            this.diverging_epoch = EpochEndOffset::decode_body(r, version)?;
+                            f_diverging_epoch = EpochEndOffset::decode_body(r, version)?;
                         }
                         sub.finish()?;
                     }
                     1 if version >= 12 => {
                         {
                             let r = &mut sub;
-                            this.current_leader = LeaderIdAndEpoch::decode_body(r, version)?;
+                            f_current_leader = LeaderIdAndEpoch::decode_body(r, version)?;
                         }
                         sub.finish()?;
                     }
                     2 if version >= 12 => {
                         {
                             let r = &mut sub;
-                            this.snapshot_id = SnapshotId::decode_body(r, version)?;
+                            f_snapshot_id = SnapshotId::decode_body(r, version)?;
                         }
                         sub.finish()?;
                     }
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            partition_index: f_partition_index,
+            error_code: f_error_code,
+            high_watermark: f_high_watermark,
+            last_stable_offset: f_last_stable_offset,
+            log_start_offset: f_log_start_offset,
+            diverging_epoch: f_diverging_epoch,
+            current_leader: f_current_leader,
+            snapshot_id: f_snapshot_id,
+            aborted_transactions: f_aborted_transactions,
+            preferred_read_replica: f_preferred_read_replica,
+            records: f_records,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -714,24 +727,22 @@ impl EpochEndOffset {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 12;
-        let mut this = Self::default();
-        if version >= 12 {
-            this.epoch = r.i32()?;
-        }
-        if version >= 12 {
-            this.end_offset = r.i64()?;
-        }
+        let mut f_epoch = if version >= 12 { r.i32()? } else { -1 };
+        let mut f_end_offset = if version >= 12 { r.i64()? } else { -1 };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            epoch: f_epoch,
+            end_offset: f_end_offset,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -844,24 +855,22 @@ impl LeaderIdAndEpoch {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 12;
-        let mut this = Self::default();
-        if version >= 12 {
-            this.leader_id = r.i32()?;
-        }
-        if version >= 12 {
-            this.leader_epoch = r.i32()?;
-        }
+        let mut f_leader_id = if version >= 12 { r.i32()? } else { -1 };
+        let mut f_leader_epoch = if version >= 12 { r.i32()? } else { -1 };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            leader_id: f_leader_id,
+            leader_epoch: f_leader_epoch,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -974,20 +983,22 @@ impl SnapshotId {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 12;
-        let mut this = Self::default();
-        this.end_offset = r.i64()?;
-        this.epoch = r.i32()?;
+        let f_end_offset = r.i64()?;
+        let f_epoch = r.i32()?;
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            end_offset: f_end_offset,
+            epoch: f_epoch,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -1078,24 +1089,22 @@ impl AbortedTransaction {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 12;
-        let mut this = Self::default();
-        if version >= 4 {
-            this.producer_id = r.i64()?;
-        }
-        if version >= 4 {
-            this.first_offset = r.i64()?;
-        }
+        let mut f_producer_id = if version >= 4 { r.i64()? } else { 0 };
+        let mut f_first_offset = if version >= 4 { r.i64()? } else { 0 };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            producer_id: f_producer_id,
+            first_offset: f_first_offset,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -1214,30 +1223,34 @@ impl NodeEndpoint {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 12;
-        let mut this = Self::default();
-        if version >= 16 {
-            this.node_id = r.i32()?;
-        }
-        if version >= 16 {
-            this.host = r.string(flexible)?;
-        }
-        if version >= 16 {
-            this.port = r.i32()?;
-        }
-        if version >= 16 {
-            this.rack = r.nullable_string(flexible)?;
-        }
+        let mut f_node_id = if version >= 16 { r.i32()? } else { 0 };
+        let mut f_host = if version >= 16 {
+            r.string(flexible)?
+        } else {
+            String::new()
+        };
+        let mut f_port = if version >= 16 { r.i32()? } else { 0 };
+        let mut f_rack = if version >= 16 {
+            r.nullable_string(flexible)?
+        } else {
+            None
+        };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            node_id: f_node_id,
+            host: f_host,
+            port: f_port,
+            rack: f_rack,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(

@@ -50,10 +50,10 @@ impl FetchSnapshotRequest {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
-        let mut this = Self::default();
-        this.replica_id = r.i32()?;
-        this.max_bytes = r.i32()?;
-        this.topics = {
+        let mut f_cluster_id = None;
+        let f_replica_id = r.i32()?;
+        let f_max_bytes = r.i32()?;
+        let f_topics = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -61,6 +61,7 @@ impl FetchSnapshotRequest {
             }
             items
         };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -68,17 +69,21 @@ impl FetchSnapshotRequest {
                     0 => {
                         {
                             let r = &mut sub;
-                            this.cluster_id = r.nullable_string(flexible)?;
+                            f_cluster_id = r.nullable_string(flexible)?;
                         }
                         sub.finish()?;
                     }
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            cluster_id: f_cluster_id,
+            replica_id: f_replica_id,
+            max_bytes: f_max_bytes,
+            topics: f_topics,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -201,9 +206,8 @@ impl TopicSnapshot {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
-        let mut this = Self::default();
-        this.name = r.string(flexible)?;
-        this.partitions = {
+        let f_name = r.string(flexible)?;
+        let f_partitions = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -211,17 +215,20 @@ impl TopicSnapshot {
             }
             items
         };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            name: f_name,
+            partitions: f_partitions,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -331,11 +338,12 @@ impl PartitionSnapshot {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
-        let mut this = Self::default();
-        this.partition = r.i32()?;
-        this.current_leader_epoch = r.i32()?;
-        this.snapshot_id = SnapshotId::decode_body(r, version)?;
-        this.position = r.i64()?;
+        let f_partition = r.i32()?;
+        let f_current_leader_epoch = r.i32()?;
+        let f_snapshot_id = SnapshotId::decode_body(r, version)?;
+        let f_position = r.i64()?;
+        let mut f_replica_directory_id = Uuid::ZERO;
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -343,17 +351,22 @@ impl PartitionSnapshot {
                     0 if version >= 1 => {
                         {
                             let r = &mut sub;
-                            this.replica_directory_id = r.uuid()?;
+                            f_replica_directory_id = r.uuid()?;
                         }
                         sub.finish()?;
                     }
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            partition: f_partition,
+            current_leader_epoch: f_current_leader_epoch,
+            snapshot_id: f_snapshot_id,
+            position: f_position,
+            replica_directory_id: f_replica_directory_id,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -469,20 +482,22 @@ impl SnapshotId {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
-        let mut this = Self::default();
-        this.end_offset = r.i64()?;
-        this.epoch = r.i32()?;
+        let f_end_offset = r.i64()?;
+        let f_epoch = r.i32()?;
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            end_offset: f_end_offset,
+            epoch: f_epoch,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(

@@ -47,34 +47,39 @@ impl FindCoordinatorRequest {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 3;
-        let mut this = Self::default();
-        if version <= 3 {
-            this.key = r.string(flexible)?;
-        }
-        if version >= 1 {
-            this.key_type = r.i8()?;
-        }
-        if version >= 4 {
-            this.coordinator_keys = {
+        let mut f_key = if version <= 3 {
+            r.string(flexible)?
+        } else {
+            String::new()
+        };
+        let mut f_key_type = if version >= 1 { r.i8()? } else { 0 };
+        let mut f_coordinator_keys = if version >= 4 {
+            {
                 let n = r.array_len_required(flexible)?;
                 let mut items = vec_with_capacity(n);
                 for _ in 0..n {
                     items.push(r.string(flexible)?);
                 }
                 items
-            };
-        }
+            }
+        } else {
+            Vec::new()
+        };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            key: f_key,
+            key_type: f_key_type,
+            coordinator_keys: f_coordinator_keys,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(

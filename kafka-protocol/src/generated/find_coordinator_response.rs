@@ -59,46 +59,51 @@ impl FindCoordinatorResponse {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 3;
-        let mut this = Self::default();
-        if version >= 1 {
-            this.throttle_time_ms = r.i32()?;
-        }
-        if version <= 3 {
-            this.error_code = r.i16()?;
-        }
-        if (version >= 1 && version <= 3) {
-            this.error_message = r.nullable_string(flexible)?;
-        }
-        if version <= 3 {
-            this.node_id = r.i32()?;
-        }
-        if version <= 3 {
-            this.host = r.string(flexible)?;
-        }
-        if version <= 3 {
-            this.port = r.i32()?;
-        }
-        if version >= 4 {
-            this.coordinators = {
+        let mut f_throttle_time_ms = if version >= 1 { r.i32()? } else { 0 };
+        let mut f_error_code = if version <= 3 { r.i16()? } else { 0 };
+        let mut f_error_message = if (version >= 1 && version <= 3) {
+            r.nullable_string(flexible)?
+        } else {
+            Some(String::new())
+        };
+        let mut f_node_id = if version <= 3 { r.i32()? } else { 0 };
+        let mut f_host = if version <= 3 {
+            r.string(flexible)?
+        } else {
+            String::new()
+        };
+        let mut f_port = if version <= 3 { r.i32()? } else { 0 };
+        let mut f_coordinators = if version >= 4 {
+            {
                 let n = r.array_len_required(flexible)?;
                 let mut items = vec_with_capacity(n);
                 for _ in 0..n {
                     items.push(Coordinator::decode_body(r, version)?);
                 }
                 items
-            };
-        }
+            }
+        } else {
+            Vec::new()
+        };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            throttle_time_ms: f_throttle_time_ms,
+            error_code: f_error_code,
+            error_message: f_error_message,
+            node_id: f_node_id,
+            host: f_host,
+            port: f_port,
+            coordinators: f_coordinators,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -303,36 +308,42 @@ impl Coordinator {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 3;
-        let mut this = Self::default();
-        if version >= 4 {
-            this.key = r.string(flexible)?;
-        }
-        if version >= 4 {
-            this.node_id = r.i32()?;
-        }
-        if version >= 4 {
-            this.host = r.string(flexible)?;
-        }
-        if version >= 4 {
-            this.port = r.i32()?;
-        }
-        if version >= 4 {
-            this.error_code = r.i16()?;
-        }
-        if version >= 4 {
-            this.error_message = r.nullable_string(flexible)?;
-        }
+        let mut f_key = if version >= 4 {
+            r.string(flexible)?
+        } else {
+            String::new()
+        };
+        let mut f_node_id = if version >= 4 { r.i32()? } else { 0 };
+        let mut f_host = if version >= 4 {
+            r.string(flexible)?
+        } else {
+            String::new()
+        };
+        let mut f_port = if version >= 4 { r.i32()? } else { 0 };
+        let mut f_error_code = if version >= 4 { r.i16()? } else { 0 };
+        let mut f_error_message = if version >= 4 {
+            r.nullable_string(flexible)?
+        } else {
+            Some(String::new())
+        };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            key: f_key,
+            node_id: f_node_id,
+            host: f_host,
+            port: f_port,
+            error_code: f_error_code,
+            error_message: f_error_message,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(

@@ -65,12 +65,11 @@ impl GetTelemetrySubscriptionsResponse {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
-        let mut this = Self::default();
-        this.throttle_time_ms = r.i32()?;
-        this.error_code = r.i16()?;
-        this.client_instance_id = r.uuid()?;
-        this.subscription_id = r.i32()?;
-        this.accepted_compression_types = {
+        let f_throttle_time_ms = r.i32()?;
+        let f_error_code = r.i16()?;
+        let f_client_instance_id = r.uuid()?;
+        let f_subscription_id = r.i32()?;
+        let f_accepted_compression_types = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -78,10 +77,10 @@ impl GetTelemetrySubscriptionsResponse {
             }
             items
         };
-        this.push_interval_ms = r.i32()?;
-        this.telemetry_max_bytes = r.i32()?;
-        this.delta_temporality = r.bool()?;
-        this.requested_metrics = {
+        let f_push_interval_ms = r.i32()?;
+        let f_telemetry_max_bytes = r.i32()?;
+        let f_delta_temporality = r.bool()?;
+        let f_requested_metrics = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -89,17 +88,27 @@ impl GetTelemetrySubscriptionsResponse {
             }
             items
         };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            throttle_time_ms: f_throttle_time_ms,
+            error_code: f_error_code,
+            client_instance_id: f_client_instance_id,
+            subscription_id: f_subscription_id,
+            accepted_compression_types: f_accepted_compression_types,
+            push_interval_ms: f_push_interval_ms,
+            telemetry_max_bytes: f_telemetry_max_bytes,
+            delta_temporality: f_delta_temporality,
+            requested_metrics: f_requested_metrics,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(

@@ -50,24 +50,30 @@ impl HeartbeatRequest {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 4;
-        let mut this = Self::default();
-        this.group_id = r.string(flexible)?;
-        this.generation_id = r.i32()?;
-        this.member_id = r.string(flexible)?;
-        if version >= 3 {
-            this.group_instance_id = r.nullable_string(flexible)?;
-        }
+        let f_group_id = r.string(flexible)?;
+        let f_generation_id = r.i32()?;
+        let f_member_id = r.string(flexible)?;
+        let mut f_group_instance_id = if version >= 3 {
+            r.nullable_string(flexible)?
+        } else {
+            None
+        };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            group_id: f_group_id,
+            generation_id: f_generation_id,
+            member_id: f_member_id,
+            group_instance_id: f_group_instance_id,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(

@@ -56,32 +56,30 @@ impl InitProducerIdRequest {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 2;
-        let mut this = Self::default();
-        this.transactional_id = r.nullable_string(flexible)?;
-        this.transaction_timeout_ms = r.i32()?;
-        if version >= 3 {
-            this.producer_id = r.i64()?;
-        }
-        if version >= 3 {
-            this.producer_epoch = r.i16()?;
-        }
-        if version >= 6 {
-            this.enable2_pc = r.bool()?;
-        }
-        if version >= 6 {
-            this.keep_prepared_txn = r.bool()?;
-        }
+        let f_transactional_id = r.nullable_string(flexible)?;
+        let f_transaction_timeout_ms = r.i32()?;
+        let mut f_producer_id = if version >= 3 { r.i64()? } else { -1 };
+        let mut f_producer_epoch = if version >= 3 { r.i16()? } else { -1 };
+        let mut f_enable2_pc = if version >= 6 { r.bool()? } else { false };
+        let mut f_keep_prepared_txn = if version >= 6 { r.bool()? } else { false };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            transactional_id: f_transactional_id,
+            transaction_timeout_ms: f_transaction_timeout_ms,
+            producer_id: f_producer_id,
+            producer_epoch: f_producer_epoch,
+            enable2_pc: f_enable2_pc,
+            keep_prepared_txn: f_keep_prepared_txn,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(

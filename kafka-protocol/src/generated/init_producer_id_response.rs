@@ -56,28 +56,30 @@ impl InitProducerIdResponse {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 2;
-        let mut this = Self::default();
-        this.throttle_time_ms = r.i32()?;
-        this.error_code = r.i16()?;
-        this.producer_id = r.i64()?;
-        this.producer_epoch = r.i16()?;
-        if version >= 6 {
-            this.ongoing_txn_producer_id = r.i64()?;
-        }
-        if version >= 6 {
-            this.ongoing_txn_producer_epoch = r.i16()?;
-        }
+        let f_throttle_time_ms = r.i32()?;
+        let f_error_code = r.i16()?;
+        let f_producer_id = r.i64()?;
+        let f_producer_epoch = r.i16()?;
+        let mut f_ongoing_txn_producer_id = if version >= 6 { r.i64()? } else { -1 };
+        let mut f_ongoing_txn_producer_epoch = if version >= 6 { r.i16()? } else { -1 };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            throttle_time_ms: f_throttle_time_ms,
+            error_code: f_error_code,
+            producer_id: f_producer_id,
+            producer_epoch: f_producer_epoch,
+            ongoing_txn_producer_id: f_ongoing_txn_producer_id,
+            ongoing_txn_producer_epoch: f_ongoing_txn_producer_epoch,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(

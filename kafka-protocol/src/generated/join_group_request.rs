@@ -62,18 +62,17 @@ impl JoinGroupRequest {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 6;
-        let mut this = Self::default();
-        this.group_id = r.string(flexible)?;
-        this.session_timeout_ms = r.i32()?;
-        if version >= 1 {
-            this.rebalance_timeout_ms = r.i32()?;
-        }
-        this.member_id = r.string(flexible)?;
-        if version >= 5 {
-            this.group_instance_id = r.nullable_string(flexible)?;
-        }
-        this.protocol_type = r.string(flexible)?;
-        this.protocols = {
+        let f_group_id = r.string(flexible)?;
+        let f_session_timeout_ms = r.i32()?;
+        let mut f_rebalance_timeout_ms = if version >= 1 { r.i32()? } else { -1 };
+        let f_member_id = r.string(flexible)?;
+        let mut f_group_instance_id = if version >= 5 {
+            r.nullable_string(flexible)?
+        } else {
+            None
+        };
+        let f_protocol_type = r.string(flexible)?;
+        let f_protocols = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -81,20 +80,31 @@ impl JoinGroupRequest {
             }
             items
         };
-        if version >= 8 {
-            this.reason = r.nullable_string(flexible)?;
-        }
+        let mut f_reason = if version >= 8 {
+            r.nullable_string(flexible)?
+        } else {
+            None
+        };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            group_id: f_group_id,
+            session_timeout_ms: f_session_timeout_ms,
+            rebalance_timeout_ms: f_rebalance_timeout_ms,
+            member_id: f_member_id,
+            group_instance_id: f_group_instance_id,
+            protocol_type: f_protocol_type,
+            protocols: f_protocols,
+            reason: f_reason,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -252,20 +262,22 @@ impl JoinGroupRequestProtocol {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 6;
-        let mut this = Self::default();
-        this.name = r.string(flexible)?;
-        this.metadata = r.bytes_field(flexible)?;
+        let f_name = r.string(flexible)?;
+        let f_metadata = r.bytes_field(flexible)?;
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            name: f_name,
+            metadata: f_metadata,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(

@@ -65,26 +65,23 @@ impl JoinGroupResponse {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 6;
-        let mut this = Self::default();
-        if version >= 2 {
-            this.throttle_time_ms = r.i32()?;
-        }
-        this.error_code = r.i16()?;
-        this.generation_id = r.i32()?;
-        if version >= 7 {
-            this.protocol_type = r.nullable_string(flexible)?;
-        }
-        this.protocol_name = if version >= 7 {
+        let mut f_throttle_time_ms = if version >= 2 { r.i32()? } else { 0 };
+        let f_error_code = r.i16()?;
+        let f_generation_id = r.i32()?;
+        let mut f_protocol_type = if version >= 7 {
+            r.nullable_string(flexible)?
+        } else {
+            None
+        };
+        let f_protocol_name = if version >= 7 {
             r.nullable_string(flexible)?
         } else {
             Some(r.string(flexible)?)
         };
-        this.leader = r.string(flexible)?;
-        if version >= 9 {
-            this.skip_assignment = r.bool()?;
-        }
-        this.member_id = r.string(flexible)?;
-        this.members = {
+        let f_leader = r.string(flexible)?;
+        let mut f_skip_assignment = if version >= 9 { r.bool()? } else { false };
+        let f_member_id = r.string(flexible)?;
+        let f_members = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -92,17 +89,27 @@ impl JoinGroupResponse {
             }
             items
         };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            throttle_time_ms: f_throttle_time_ms,
+            error_code: f_error_code,
+            generation_id: f_generation_id,
+            protocol_type: f_protocol_type,
+            protocol_name: f_protocol_name,
+            leader: f_leader,
+            skip_assignment: f_skip_assignment,
+            member_id: f_member_id,
+            members: f_members,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -283,23 +290,28 @@ impl JoinGroupResponseMember {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 6;
-        let mut this = Self::default();
-        this.member_id = r.string(flexible)?;
-        if version >= 5 {
-            this.group_instance_id = r.nullable_string(flexible)?;
-        }
-        this.metadata = r.bytes_field(flexible)?;
+        let f_member_id = r.string(flexible)?;
+        let mut f_group_instance_id = if version >= 5 {
+            r.nullable_string(flexible)?
+        } else {
+            None
+        };
+        let f_metadata = r.bytes_field(flexible)?;
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            member_id: f_member_id,
+            group_instance_id: f_group_instance_id,
+            metadata: f_metadata,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(

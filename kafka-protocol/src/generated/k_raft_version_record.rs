@@ -44,20 +44,22 @@ impl KRaftVersionRecord {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
-        let mut this = Self::default();
-        this.version = r.i16()?;
-        this.k_raft_version = r.i16()?;
+        let f_version = r.i16()?;
+        let f_k_raft_version = r.i16()?;
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            version: f_version,
+            k_raft_version: f_k_raft_version,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(

@@ -62,39 +62,36 @@ impl LeaderAndIsrRequest {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 4;
-        let mut this = Self::default();
-        this.controller_id = r.i32()?;
-        if version >= 7 {
-            this.is_k_raft_controller = r.bool()?;
-        }
-        this.controller_epoch = r.i32()?;
-        if version >= 2 {
-            this.broker_epoch = r.i64()?;
-        }
-        if version >= 5 {
-            this.r#type = r.i8()?;
-        }
-        if version <= 1 {
-            this.ungrouped_partition_states = {
+        let f_controller_id = r.i32()?;
+        let mut f_is_k_raft_controller = if version >= 7 { r.bool()? } else { false };
+        let f_controller_epoch = r.i32()?;
+        let mut f_broker_epoch = if version >= 2 { r.i64()? } else { -1 };
+        let mut f_type = if version >= 5 { r.i8()? } else { 0 };
+        let mut f_ungrouped_partition_states = if version <= 1 {
+            {
                 let n = r.array_len_required(flexible)?;
                 let mut items = vec_with_capacity(n);
                 for _ in 0..n {
                     items.push(LeaderAndIsrPartitionState::decode_body(r, version)?);
                 }
                 items
-            };
-        }
-        if version >= 2 {
-            this.topic_states = {
+            }
+        } else {
+            Vec::new()
+        };
+        let mut f_topic_states = if version >= 2 {
+            {
                 let n = r.array_len_required(flexible)?;
                 let mut items = vec_with_capacity(n);
                 for _ in 0..n {
                     items.push(LeaderAndIsrTopicState::decode_body(r, version)?);
                 }
                 items
-            };
-        }
-        this.live_leaders = {
+            }
+        } else {
+            Vec::new()
+        };
+        let f_live_leaders = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -102,17 +99,26 @@ impl LeaderAndIsrRequest {
             }
             items
         };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            controller_id: f_controller_id,
+            is_k_raft_controller: f_is_k_raft_controller,
+            controller_epoch: f_controller_epoch,
+            broker_epoch: f_broker_epoch,
+            r#type: f_type,
+            ungrouped_partition_states: f_ungrouped_partition_states,
+            topic_states: f_topic_states,
+            live_leaders: f_live_leaders,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -341,52 +347,66 @@ impl LeaderAndIsrPartitionState {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 4;
-        let mut this = Self::default();
-        if version <= 1 {
-            this.topic_name = r.string(flexible)?;
-        }
-        this.partition_index = r.i32()?;
-        this.controller_epoch = r.i32()?;
-        this.leader = r.i32()?;
-        this.leader_epoch = r.i32()?;
-        this.isr = {
+        let mut f_topic_name = if version <= 1 {
+            r.string(flexible)?
+        } else {
+            String::new()
+        };
+        let f_partition_index = r.i32()?;
+        let f_controller_epoch = r.i32()?;
+        let f_leader = r.i32()?;
+        let f_leader_epoch = r.i32()?;
+        let f_isr = {
             let n = r.array_len_required(flexible)?;
             r.i32_vec(n)?
         };
-        this.partition_epoch = r.i32()?;
-        this.replicas = {
+        let f_partition_epoch = r.i32()?;
+        let f_replicas = {
             let n = r.array_len_required(flexible)?;
             r.i32_vec(n)?
         };
-        if version >= 3 {
-            this.adding_replicas = {
+        let mut f_adding_replicas = if version >= 3 {
+            {
                 let n = r.array_len_required(flexible)?;
                 r.i32_vec(n)?
-            };
-        }
-        if version >= 3 {
-            this.removing_replicas = {
+            }
+        } else {
+            Vec::new()
+        };
+        let mut f_removing_replicas = if version >= 3 {
+            {
                 let n = r.array_len_required(flexible)?;
                 r.i32_vec(n)?
-            };
-        }
-        if version >= 1 {
-            this.is_new = r.bool()?;
-        }
-        if version >= 6 {
-            this.leader_recovery_state = r.i8()?;
-        }
+            }
+        } else {
+            Vec::new()
+        };
+        let mut f_is_new = if version >= 1 { r.bool()? } else { false };
+        let mut f_leader_recovery_state = if version >= 6 { r.i8()? } else { 0 };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            topic_name: f_topic_name,
+            partition_index: f_partition_index,
+            controller_epoch: f_controller_epoch,
+            leader: f_leader,
+            leader_epoch: f_leader_epoch,
+            isr: f_isr,
+            partition_epoch: f_partition_epoch,
+            replicas: f_replicas,
+            adding_replicas: f_adding_replicas,
+            removing_replicas: f_removing_replicas,
+            is_new: f_is_new,
+            leader_recovery_state: f_leader_recovery_state,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -597,34 +617,39 @@ impl LeaderAndIsrTopicState {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 4;
-        let mut this = Self::default();
-        if version >= 2 {
-            this.topic_name = r.string(flexible)?;
-        }
-        if version >= 5 {
-            this.topic_id = r.uuid()?;
-        }
-        if version >= 2 {
-            this.partition_states = {
+        let mut f_topic_name = if version >= 2 {
+            r.string(flexible)?
+        } else {
+            String::new()
+        };
+        let mut f_topic_id = if version >= 5 { r.uuid()? } else { Uuid::ZERO };
+        let mut f_partition_states = if version >= 2 {
+            {
                 let n = r.array_len_required(flexible)?;
                 let mut items = vec_with_capacity(n);
                 for _ in 0..n {
                     items.push(LeaderAndIsrPartitionState::decode_body(r, version)?);
                 }
                 items
-            };
-        }
+            }
+        } else {
+            Vec::new()
+        };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            topic_name: f_topic_name,
+            topic_id: f_topic_id,
+            partition_states: f_partition_states,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -759,21 +784,24 @@ impl LeaderAndIsrLiveLeader {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 4;
-        let mut this = Self::default();
-        this.broker_id = r.i32()?;
-        this.host_name = r.string(flexible)?;
-        this.port = r.i32()?;
+        let f_broker_id = r.i32()?;
+        let f_host_name = r.string(flexible)?;
+        let f_port = r.i32()?;
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            broker_id: f_broker_id,
+            host_name: f_host_name,
+            port: f_port,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(

@@ -47,39 +47,46 @@ impl LeaderAndIsrResponse {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 4;
-        let mut this = Self::default();
-        this.error_code = r.i16()?;
-        if version <= 4 {
-            this.partition_errors = {
+        let f_error_code = r.i16()?;
+        let mut f_partition_errors = if version <= 4 {
+            {
                 let n = r.array_len_required(flexible)?;
                 let mut items = vec_with_capacity(n);
                 for _ in 0..n {
                     items.push(LeaderAndIsrPartitionError::decode_body(r, version)?);
                 }
                 items
-            };
-        }
-        if version >= 5 {
-            this.topics = {
+            }
+        } else {
+            Vec::new()
+        };
+        let mut f_topics = if version >= 5 {
+            {
                 let n = r.array_len_required(flexible)?;
                 let mut items = vec_with_capacity(n);
                 for _ in 0..n {
                     items.push(LeaderAndIsrTopicError::decode_body(r, version)?);
                 }
                 items
-            };
-        }
+            }
+        } else {
+            Vec::new()
+        };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            error_code: f_error_code,
+            partition_errors: f_partition_errors,
+            topics: f_topics,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -220,23 +227,28 @@ impl LeaderAndIsrPartitionError {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 4;
-        let mut this = Self::default();
-        if version <= 4 {
-            this.topic_name = r.string(flexible)?;
-        }
-        this.partition_index = r.i32()?;
-        this.error_code = r.i16()?;
+        let mut f_topic_name = if version <= 4 {
+            r.string(flexible)?
+        } else {
+            String::new()
+        };
+        let f_partition_index = r.i32()?;
+        let f_error_code = r.i16()?;
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            topic_name: f_topic_name,
+            partition_index: f_partition_index,
+            error_code: f_error_code,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -336,31 +348,33 @@ impl LeaderAndIsrTopicError {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 4;
-        let mut this = Self::default();
-        if version >= 5 {
-            this.topic_id = r.uuid()?;
-        }
-        if version >= 5 {
-            this.partition_errors = {
+        let mut f_topic_id = if version >= 5 { r.uuid()? } else { Uuid::ZERO };
+        let mut f_partition_errors = if version >= 5 {
+            {
                 let n = r.array_len_required(flexible)?;
                 let mut items = vec_with_capacity(n);
                 for _ in 0..n {
                     items.push(LeaderAndIsrPartitionError::decode_body(r, version)?);
                 }
                 items
-            };
-        }
+            }
+        } else {
+            Vec::new()
+        };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            topic_id: f_topic_id,
+            partition_errors: f_partition_errors,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(

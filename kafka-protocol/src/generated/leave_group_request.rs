@@ -47,32 +47,39 @@ impl LeaveGroupRequest {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 4;
-        let mut this = Self::default();
-        this.group_id = r.string(flexible)?;
-        if version <= 2 {
-            this.member_id = r.string(flexible)?;
-        }
-        if version >= 3 {
-            this.members = {
+        let f_group_id = r.string(flexible)?;
+        let mut f_member_id = if version <= 2 {
+            r.string(flexible)?
+        } else {
+            String::new()
+        };
+        let mut f_members = if version >= 3 {
+            {
                 let n = r.array_len_required(flexible)?;
                 let mut items = vec_with_capacity(n);
                 for _ in 0..n {
                     items.push(MemberIdentity::decode_body(r, version)?);
                 }
                 items
-            };
-        }
+            }
+        } else {
+            Vec::new()
+        };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            group_id: f_group_id,
+            member_id: f_member_id,
+            members: f_members,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -203,27 +210,36 @@ impl MemberIdentity {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 4;
-        let mut this = Self::default();
-        if version >= 3 {
-            this.member_id = r.string(flexible)?;
-        }
-        if version >= 3 {
-            this.group_instance_id = r.nullable_string(flexible)?;
-        }
-        if version >= 5 {
-            this.reason = r.nullable_string(flexible)?;
-        }
+        let mut f_member_id = if version >= 3 {
+            r.string(flexible)?
+        } else {
+            String::new()
+        };
+        let mut f_group_instance_id = if version >= 3 {
+            r.nullable_string(flexible)?
+        } else {
+            None
+        };
+        let mut f_reason = if version >= 5 {
+            r.nullable_string(flexible)?
+        } else {
+            None
+        };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            member_id: f_member_id,
+            group_instance_id: f_group_instance_id,
+            reason: f_reason,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(

@@ -47,10 +47,9 @@ impl ListConfigResourcesResponse {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
-        let mut this = Self::default();
-        this.throttle_time_ms = r.i32()?;
-        this.error_code = r.i16()?;
-        this.config_resources = {
+        let f_throttle_time_ms = r.i32()?;
+        let f_error_code = r.i16()?;
+        let f_config_resources = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -58,17 +57,21 @@ impl ListConfigResourcesResponse {
             }
             items
         };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            throttle_time_ms: f_throttle_time_ms,
+            error_code: f_error_code,
+            config_resources: f_config_resources,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -174,22 +177,22 @@ impl ConfigResource {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
-        let mut this = Self::default();
-        this.resource_name = r.string(flexible)?;
-        if version >= 1 {
-            this.resource_type = r.i8()?;
-        }
+        let f_resource_name = r.string(flexible)?;
+        let mut f_resource_type = if version >= 1 { r.i8()? } else { 16 };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            resource_name: f_resource_name,
+            resource_type: f_resource_type,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(

@@ -47,12 +47,9 @@ impl ListGroupsResponse {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 3;
-        let mut this = Self::default();
-        if version >= 1 {
-            this.throttle_time_ms = r.i32()?;
-        }
-        this.error_code = r.i16()?;
-        this.groups = {
+        let mut f_throttle_time_ms = if version >= 1 { r.i32()? } else { 0 };
+        let f_error_code = r.i16()?;
+        let f_groups = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -60,17 +57,21 @@ impl ListGroupsResponse {
             }
             items
         };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            throttle_time_ms: f_throttle_time_ms,
+            error_code: f_error_code,
+            groups: f_groups,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -186,26 +187,34 @@ impl ListedGroup {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 3;
-        let mut this = Self::default();
-        this.group_id = r.string(flexible)?;
-        this.protocol_type = r.string(flexible)?;
-        if version >= 4 {
-            this.group_state = r.string(flexible)?;
-        }
-        if version >= 5 {
-            this.group_type = r.string(flexible)?;
-        }
+        let f_group_id = r.string(flexible)?;
+        let f_protocol_type = r.string(flexible)?;
+        let mut f_group_state = if version >= 4 {
+            r.string(flexible)?
+        } else {
+            String::new()
+        };
+        let mut f_group_type = if version >= 5 {
+            r.string(flexible)?
+        } else {
+            String::new()
+        };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            group_id: f_group_id,
+            protocol_type: f_protocol_type,
+            group_state: f_group_state,
+            group_type: f_group_type,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(

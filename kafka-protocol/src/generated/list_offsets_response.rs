@@ -44,11 +44,8 @@ impl ListOffsetsResponse {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 6;
-        let mut this = Self::default();
-        if version >= 2 {
-            this.throttle_time_ms = r.i32()?;
-        }
-        this.topics = {
+        let mut f_throttle_time_ms = if version >= 2 { r.i32()? } else { 0 };
+        let f_topics = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -56,17 +53,20 @@ impl ListOffsetsResponse {
             }
             items
         };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            throttle_time_ms: f_throttle_time_ms,
+            topics: f_topics,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -171,9 +171,8 @@ impl ListOffsetsTopicResponse {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 6;
-        let mut this = Self::default();
-        this.name = r.string(flexible)?;
-        this.partitions = {
+        let f_name = r.string(flexible)?;
+        let f_partitions = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -181,17 +180,20 @@ impl ListOffsetsTopicResponse {
             }
             items
         };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            name: f_name,
+            partitions: f_partitions,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -306,35 +308,37 @@ impl ListOffsetsPartitionResponse {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 6;
-        let mut this = Self::default();
-        this.partition_index = r.i32()?;
-        this.error_code = r.i16()?;
-        if version <= 0 {
-            this.old_style_offsets = {
+        let f_partition_index = r.i32()?;
+        let f_error_code = r.i16()?;
+        let mut f_old_style_offsets = if version <= 0 {
+            {
                 let n = r.array_len_required(flexible)?;
                 r.i64_vec(n)?
-            };
-        }
-        if version >= 1 {
-            this.timestamp = r.i64()?;
-        }
-        if version >= 1 {
-            this.offset = r.i64()?;
-        }
-        if version >= 4 {
-            this.leader_epoch = r.i32()?;
-        }
+            }
+        } else {
+            Vec::new()
+        };
+        let mut f_timestamp = if version >= 1 { r.i64()? } else { -1 };
+        let mut f_offset = if version >= 1 { r.i64()? } else { -1 };
+        let mut f_leader_epoch = if version >= 4 { r.i32()? } else { -1 };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            partition_index: f_partition_index,
+            error_code: f_error_code,
+            old_style_offsets: f_old_style_offsets,
+            timestamp: f_timestamp,
+            offset: f_offset,
+            leader_epoch: f_leader_epoch,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(

@@ -44,9 +44,8 @@ impl ListPartitionReassignmentsRequest {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
-        let mut this = Self::default();
-        this.timeout_ms = r.i32()?;
-        this.topics = match r.array_len(flexible)? {
+        let f_timeout_ms = r.i32()?;
+        let f_topics = match r.array_len(flexible)? {
             None => None,
             Some(n) => {
                 let mut items = vec_with_capacity(n);
@@ -56,17 +55,20 @@ impl ListPartitionReassignmentsRequest {
                 Some(items)
             }
         };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            timeout_ms: f_timeout_ms,
+            topics: f_topics,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -178,23 +180,25 @@ impl ListPartitionReassignmentsTopics {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
-        let mut this = Self::default();
-        this.name = r.string(flexible)?;
-        this.partition_indexes = {
+        let f_name = r.string(flexible)?;
+        let f_partition_indexes = {
             let n = r.array_len_required(flexible)?;
             r.i32_vec(n)?
         };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            name: f_name,
+            partition_indexes: f_partition_indexes,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(

@@ -50,8 +50,7 @@ impl ListTransactionsRequest {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
-        let mut this = Self::default();
-        this.state_filters = {
+        let f_state_filters = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -59,27 +58,32 @@ impl ListTransactionsRequest {
             }
             items
         };
-        this.producer_id_filters = {
+        let f_producer_id_filters = {
             let n = r.array_len_required(flexible)?;
             r.i64_vec(n)?
         };
-        if version >= 1 {
-            this.duration_filter = r.i64()?;
-        }
-        if version >= 2 {
-            this.transactional_id_pattern = r.nullable_string(flexible)?;
-        }
+        let mut f_duration_filter = if version >= 1 { r.i64()? } else { -1 };
+        let mut f_transactional_id_pattern = if version >= 2 {
+            r.nullable_string(flexible)?
+        } else {
+            None
+        };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            state_filters: f_state_filters,
+            producer_id_filters: f_producer_id_filters,
+            duration_filter: f_duration_filter,
+            transactional_id_pattern: f_transactional_id_pattern,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(

@@ -50,8 +50,7 @@ impl MetadataRequest {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 9;
-        let mut this = Self::default();
-        this.topics = if version >= 1 {
+        let f_topics = if version >= 1 {
             match r.array_len(flexible)? {
                 None => None,
                 Some(n) => {
@@ -72,26 +71,30 @@ impl MetadataRequest {
                 items
             })
         };
-        if version >= 4 {
-            this.allow_auto_topic_creation = r.bool()?;
-        }
-        if (version >= 8 && version <= 10) {
-            this.include_cluster_authorized_operations = r.bool()?;
-        }
-        if version >= 8 {
-            this.include_topic_authorized_operations = r.bool()?;
-        }
+        let mut f_allow_auto_topic_creation = if version >= 4 { r.bool()? } else { true };
+        let mut f_include_cluster_authorized_operations = if (version >= 8 && version <= 10) {
+            r.bool()?
+        } else {
+            false
+        };
+        let mut f_include_topic_authorized_operations =
+            if version >= 8 { r.bool()? } else { false };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            topics: f_topics,
+            allow_auto_topic_creation: f_allow_auto_topic_creation,
+            include_cluster_authorized_operations: f_include_cluster_authorized_operations,
+            include_topic_authorized_operations: f_include_topic_authorized_operations,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -262,26 +265,26 @@ impl MetadataRequestTopic {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 9;
-        let mut this = Self::default();
-        if version >= 10 {
-            this.topic_id = r.uuid()?;
-        }
-        this.name = if version >= 10 {
+        let mut f_topic_id = if version >= 10 { r.uuid()? } else { Uuid::ZERO };
+        let f_name = if version >= 10 {
             r.nullable_string(flexible)?
         } else {
             Some(r.string(flexible)?)
         };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            topic_id: f_topic_id,
+            name: f_name,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(

@@ -59,11 +59,8 @@ impl MetadataResponse {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 9;
-        let mut this = Self::default();
-        if version >= 3 {
-            this.throttle_time_ms = r.i32()?;
-        }
-        this.brokers = {
+        let mut f_throttle_time_ms = if version >= 3 { r.i32()? } else { 0 };
+        let f_brokers = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -71,13 +68,13 @@ impl MetadataResponse {
             }
             items
         };
-        if version >= 2 {
-            this.cluster_id = r.nullable_string(flexible)?;
-        }
-        if version >= 1 {
-            this.controller_id = r.i32()?;
-        }
-        this.topics = {
+        let mut f_cluster_id = if version >= 2 {
+            r.nullable_string(flexible)?
+        } else {
+            None
+        };
+        let mut f_controller_id = if version >= 1 { r.i32()? } else { -1 };
+        let f_topics = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -85,23 +82,31 @@ impl MetadataResponse {
             }
             items
         };
-        if (version >= 8 && version <= 10) {
-            this.cluster_authorized_operations = r.i32()?;
-        }
-        if version >= 13 {
-            this.error_code = r.i16()?;
-        }
+        let mut f_cluster_authorized_operations = if (version >= 8 && version <= 10) {
+            r.i32()?
+        } else {
+            -2147483648
+        };
+        let mut f_error_code = if version >= 13 { r.i16()? } else { 0 };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            throttle_time_ms: f_throttle_time_ms,
+            brokers: f_brokers,
+            cluster_id: f_cluster_id,
+            controller_id: f_controller_id,
+            topics: f_topics,
+            cluster_authorized_operations: f_cluster_authorized_operations,
+            error_code: f_error_code,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -274,24 +279,30 @@ impl MetadataResponseBroker {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 9;
-        let mut this = Self::default();
-        this.node_id = r.i32()?;
-        this.host = r.string(flexible)?;
-        this.port = r.i32()?;
-        if version >= 1 {
-            this.rack = r.nullable_string(flexible)?;
-        }
+        let f_node_id = r.i32()?;
+        let f_host = r.string(flexible)?;
+        let f_port = r.i32()?;
+        let mut f_rack = if version >= 1 {
+            r.nullable_string(flexible)?
+        } else {
+            None
+        };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            node_id: f_node_id,
+            host: f_host,
+            port: f_port,
+            rack: f_rack,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -412,20 +423,15 @@ impl MetadataResponseTopic {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 9;
-        let mut this = Self::default();
-        this.error_code = r.i16()?;
-        this.name = if version >= 12 {
+        let f_error_code = r.i16()?;
+        let f_name = if version >= 12 {
             r.nullable_string(flexible)?
         } else {
             Some(r.string(flexible)?)
         };
-        if version >= 10 {
-            this.topic_id = r.uuid()?;
-        }
-        if version >= 1 {
-            this.is_internal = r.bool()?;
-        }
-        this.partitions = {
+        let mut f_topic_id = if version >= 10 { r.uuid()? } else { Uuid::ZERO };
+        let mut f_is_internal = if version >= 1 { r.bool()? } else { false };
+        let f_partitions = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -433,20 +439,25 @@ impl MetadataResponseTopic {
             }
             items
         };
-        if version >= 8 {
-            this.topic_authorized_operations = r.i32()?;
-        }
+        let mut f_topic_authorized_operations = if version >= 8 { r.i32()? } else { -2147483648 };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            error_code: f_error_code,
+            name: f_name,
+            topic_id: f_topic_id,
+            is_internal: f_is_internal,
+            partitions: f_partitions,
+            topic_authorized_operations: f_topic_authorized_operations,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -620,38 +631,45 @@ impl MetadataResponsePartition {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 9;
-        let mut this = Self::default();
-        this.error_code = r.i16()?;
-        this.partition_index = r.i32()?;
-        this.leader_id = r.i32()?;
-        if version >= 7 {
-            this.leader_epoch = r.i32()?;
-        }
-        this.replica_nodes = {
+        let f_error_code = r.i16()?;
+        let f_partition_index = r.i32()?;
+        let f_leader_id = r.i32()?;
+        let mut f_leader_epoch = if version >= 7 { r.i32()? } else { -1 };
+        let f_replica_nodes = {
             let n = r.array_len_required(flexible)?;
             r.i32_vec(n)?
         };
-        this.isr_nodes = {
+        let f_isr_nodes = {
             let n = r.array_len_required(flexible)?;
             r.i32_vec(n)?
         };
-        if version >= 5 {
-            this.offline_replicas = {
+        let mut f_offline_replicas = if version >= 5 {
+            {
                 let n = r.array_len_required(flexible)?;
                 r.i32_vec(n)?
-            };
-        }
+            }
+        } else {
+            Vec::new()
+        };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            error_code: f_error_code,
+            partition_index: f_partition_index,
+            leader_id: f_leader_id,
+            leader_epoch: f_leader_epoch,
+            replica_nodes: f_replica_nodes,
+            isr_nodes: f_isr_nodes,
+            offline_replicas: f_offline_replicas,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(

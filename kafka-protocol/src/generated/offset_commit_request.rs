@@ -56,21 +56,24 @@ impl OffsetCommitRequest {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 8;
-        let mut this = Self::default();
-        this.group_id = r.string(flexible)?;
-        if version >= 1 {
-            this.generation_id_or_member_epoch = r.i32()?;
-        }
-        if version >= 1 {
-            this.member_id = r.string(flexible)?;
-        }
-        if version >= 7 {
-            this.group_instance_id = r.nullable_string(flexible)?;
-        }
-        if (version >= 2 && version <= 4) {
-            this.retention_time_ms = r.i64()?;
-        }
-        this.topics = {
+        let f_group_id = r.string(flexible)?;
+        let mut f_generation_id_or_member_epoch = if version >= 1 { r.i32()? } else { -1 };
+        let mut f_member_id = if version >= 1 {
+            r.string(flexible)?
+        } else {
+            String::new()
+        };
+        let mut f_group_instance_id = if version >= 7 {
+            r.nullable_string(flexible)?
+        } else {
+            None
+        };
+        let mut f_retention_time_ms = if (version >= 2 && version <= 4) {
+            r.i64()?
+        } else {
+            -1
+        };
+        let f_topics = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -78,17 +81,24 @@ impl OffsetCommitRequest {
             }
             items
         };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            group_id: f_group_id,
+            generation_id_or_member_epoch: f_generation_id_or_member_epoch,
+            member_id: f_member_id,
+            group_instance_id: f_group_instance_id,
+            retention_time_ms: f_retention_time_ms,
+            topics: f_topics,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -239,14 +249,13 @@ impl OffsetCommitRequestTopic {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 8;
-        let mut this = Self::default();
-        if version <= 9 {
-            this.name = r.string(flexible)?;
-        }
-        if version >= 10 {
-            this.topic_id = r.uuid()?;
-        }
-        this.partitions = {
+        let mut f_name = if version <= 9 {
+            r.string(flexible)?
+        } else {
+            String::new()
+        };
+        let mut f_topic_id = if version >= 10 { r.uuid()? } else { Uuid::ZERO };
+        let f_partitions = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -254,17 +263,21 @@ impl OffsetCommitRequestTopic {
             }
             items
         };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            name: f_name,
+            topic_id: f_topic_id,
+            partitions: f_partitions,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -389,27 +402,28 @@ impl OffsetCommitRequestPartition {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 8;
-        let mut this = Self::default();
-        this.partition_index = r.i32()?;
-        this.committed_offset = r.i64()?;
-        if version == 1 {
-            this.commit_timestamp = r.i64()?;
-        }
-        if version >= 6 {
-            this.committed_leader_epoch = r.i32()?;
-        }
-        this.committed_metadata = r.nullable_string(flexible)?;
+        let f_partition_index = r.i32()?;
+        let f_committed_offset = r.i64()?;
+        let mut f_commit_timestamp = if version == 1 { r.i64()? } else { -1 };
+        let mut f_committed_leader_epoch = if version >= 6 { r.i32()? } else { -1 };
+        let f_committed_metadata = r.nullable_string(flexible)?;
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            partition_index: f_partition_index,
+            committed_offset: f_committed_offset,
+            commit_timestamp: f_commit_timestamp,
+            committed_leader_epoch: f_committed_leader_epoch,
+            committed_metadata: f_committed_metadata,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(

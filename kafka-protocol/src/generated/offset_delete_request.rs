@@ -41,9 +41,8 @@ impl OffsetDeleteRequest {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = false;
-        let mut this = Self::default();
-        this.group_id = r.string(flexible)?;
-        this.topics = {
+        let f_group_id = r.string(flexible)?;
+        let f_topics = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -51,7 +50,10 @@ impl OffsetDeleteRequest {
             }
             items
         };
-        Ok(this)
+        Ok(Self {
+            group_id: f_group_id,
+            topics: f_topics,
+        })
     }
 
     #[allow(
@@ -137,9 +139,8 @@ impl OffsetDeleteRequestTopic {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = false;
-        let mut this = Self::default();
-        this.name = r.string(flexible)?;
-        this.partitions = {
+        let f_name = r.string(flexible)?;
+        let f_partitions = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -147,7 +148,10 @@ impl OffsetDeleteRequestTopic {
             }
             items
         };
-        Ok(this)
+        Ok(Self {
+            name: f_name,
+            partitions: f_partitions,
+        })
     }
 
     #[allow(
@@ -230,9 +234,10 @@ impl OffsetDeleteRequestPartition {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = false;
-        let mut this = Self::default();
-        this.partition_index = r.i32()?;
-        Ok(this)
+        let f_partition_index = r.i32()?;
+        Ok(Self {
+            partition_index: f_partition_index,
+        })
     }
 
     #[allow(

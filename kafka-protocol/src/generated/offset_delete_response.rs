@@ -44,10 +44,9 @@ impl OffsetDeleteResponse {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = false;
-        let mut this = Self::default();
-        this.error_code = r.i16()?;
-        this.throttle_time_ms = r.i32()?;
-        this.topics = {
+        let f_error_code = r.i16()?;
+        let f_throttle_time_ms = r.i32()?;
+        let f_topics = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -55,7 +54,11 @@ impl OffsetDeleteResponse {
             }
             items
         };
-        Ok(this)
+        Ok(Self {
+            error_code: f_error_code,
+            throttle_time_ms: f_throttle_time_ms,
+            topics: f_topics,
+        })
     }
 
     #[allow(
@@ -146,9 +149,8 @@ impl OffsetDeleteResponseTopic {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = false;
-        let mut this = Self::default();
-        this.name = r.string(flexible)?;
-        this.partitions = {
+        let f_name = r.string(flexible)?;
+        let f_partitions = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -156,7 +158,10 @@ impl OffsetDeleteResponseTopic {
             }
             items
         };
-        Ok(this)
+        Ok(Self {
+            name: f_name,
+            partitions: f_partitions,
+        })
     }
 
     #[allow(
@@ -244,10 +249,12 @@ impl OffsetDeleteResponsePartition {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = false;
-        let mut this = Self::default();
-        this.partition_index = r.i32()?;
-        this.error_code = r.i16()?;
-        Ok(this)
+        let f_partition_index = r.i32()?;
+        let f_error_code = r.i16()?;
+        Ok(Self {
+            partition_index: f_partition_index,
+            error_code: f_error_code,
+        })
     }
 
     #[allow(

@@ -50,12 +50,13 @@ impl OffsetFetchRequest {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 6;
-        let mut this = Self::default();
-        if version <= 7 {
-            this.group_id = r.string(flexible)?;
-        }
-        if version <= 7 {
-            this.topics = if version >= 2 {
+        let mut f_group_id = if version <= 7 {
+            r.string(flexible)?
+        } else {
+            String::new()
+        };
+        let mut f_topics = if version <= 7 {
+            if version >= 2 {
                 match r.array_len(flexible)? {
                     None => None,
                     Some(n) => {
@@ -75,32 +76,39 @@ impl OffsetFetchRequest {
                     }
                     items
                 })
-            };
-        }
-        if version >= 8 {
-            this.groups = {
+            }
+        } else {
+            Some(Vec::new())
+        };
+        let mut f_groups = if version >= 8 {
+            {
                 let n = r.array_len_required(flexible)?;
                 let mut items = vec_with_capacity(n);
                 for _ in 0..n {
                     items.push(OffsetFetchRequestGroup::decode_body(r, version)?);
                 }
                 items
-            };
-        }
-        if version >= 7 {
-            this.require_stable = r.bool()?;
-        }
+            }
+        } else {
+            Vec::new()
+        };
+        let mut f_require_stable = if version >= 7 { r.bool()? } else { false };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            group_id: f_group_id,
+            topics: f_topics,
+            groups: f_groups,
+            require_stable: f_require_stable,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -292,27 +300,33 @@ impl OffsetFetchRequestTopic {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 6;
-        let mut this = Self::default();
-        if version <= 7 {
-            this.name = r.string(flexible)?;
-        }
-        if version <= 7 {
-            this.partition_indexes = {
+        let mut f_name = if version <= 7 {
+            r.string(flexible)?
+        } else {
+            String::new()
+        };
+        let mut f_partition_indexes = if version <= 7 {
+            {
                 let n = r.array_len_required(flexible)?;
                 r.i32_vec(n)?
-            };
-        }
+            }
+        } else {
+            Vec::new()
+        };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            name: f_name,
+            partition_indexes: f_partition_indexes,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -441,18 +455,19 @@ impl OffsetFetchRequestGroup {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 6;
-        let mut this = Self::default();
-        if version >= 8 {
-            this.group_id = r.string(flexible)?;
-        }
-        if version >= 9 {
-            this.member_id = r.nullable_string(flexible)?;
-        }
-        if version >= 9 {
-            this.member_epoch = r.i32()?;
-        }
-        if version >= 8 {
-            this.topics = match r.array_len(flexible)? {
+        let mut f_group_id = if version >= 8 {
+            r.string(flexible)?
+        } else {
+            String::new()
+        };
+        let mut f_member_id = if version >= 9 {
+            r.nullable_string(flexible)?
+        } else {
+            None
+        };
+        let mut f_member_epoch = if version >= 9 { r.i32()? } else { -1 };
+        let mut f_topics = if version >= 8 {
+            match r.array_len(flexible)? {
                 None => None,
                 Some(n) => {
                     let mut items = vec_with_capacity(n);
@@ -461,19 +476,26 @@ impl OffsetFetchRequestGroup {
                     }
                     Some(items)
                 }
-            };
-        }
+            }
+        } else {
+            Some(Vec::new())
+        };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            group_id: f_group_id,
+            member_id: f_member_id,
+            member_epoch: f_member_epoch,
+            topics: f_topics,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -630,30 +652,35 @@ impl OffsetFetchRequestTopics {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 6;
-        let mut this = Self::default();
-        if (version >= 8 && version <= 9) {
-            this.name = r.string(flexible)?;
-        }
-        if version >= 10 {
-            this.topic_id = r.uuid()?;
-        }
-        if version >= 8 {
-            this.partition_indexes = {
+        let mut f_name = if (version >= 8 && version <= 9) {
+            r.string(flexible)?
+        } else {
+            String::new()
+        };
+        let mut f_topic_id = if version >= 10 { r.uuid()? } else { Uuid::ZERO };
+        let mut f_partition_indexes = if version >= 8 {
+            {
                 let n = r.array_len_required(flexible)?;
                 r.i32_vec(n)?
-            };
-        }
+            }
+        } else {
+            Vec::new()
+        };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            name: f_name,
+            topic_id: f_topic_id,
+            partition_indexes: f_partition_indexes,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(

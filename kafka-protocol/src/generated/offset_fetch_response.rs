@@ -50,44 +50,52 @@ impl OffsetFetchResponse {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 6;
-        let mut this = Self::default();
-        if version >= 3 {
-            this.throttle_time_ms = r.i32()?;
-        }
-        if version <= 7 {
-            this.topics = {
+        let mut f_throttle_time_ms = if version >= 3 { r.i32()? } else { 0 };
+        let mut f_topics = if version <= 7 {
+            {
                 let n = r.array_len_required(flexible)?;
                 let mut items = vec_with_capacity(n);
                 for _ in 0..n {
                     items.push(OffsetFetchResponseTopic::decode_body(r, version)?);
                 }
                 items
-            };
-        }
-        if (version >= 2 && version <= 7) {
-            this.error_code = r.i16()?;
-        }
-        if version >= 8 {
-            this.groups = {
+            }
+        } else {
+            Vec::new()
+        };
+        let mut f_error_code = if (version >= 2 && version <= 7) {
+            r.i16()?
+        } else {
+            0
+        };
+        let mut f_groups = if version >= 8 {
+            {
                 let n = r.array_len_required(flexible)?;
                 let mut items = vec_with_capacity(n);
                 for _ in 0..n {
                     items.push(OffsetFetchResponseGroup::decode_body(r, version)?);
                 }
                 items
-            };
-        }
+            }
+        } else {
+            Vec::new()
+        };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            throttle_time_ms: f_throttle_time_ms,
+            topics: f_topics,
+            error_code: f_error_code,
+            groups: f_groups,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -238,31 +246,37 @@ impl OffsetFetchResponseTopic {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 6;
-        let mut this = Self::default();
-        if version <= 7 {
-            this.name = r.string(flexible)?;
-        }
-        if version <= 7 {
-            this.partitions = {
+        let mut f_name = if version <= 7 {
+            r.string(flexible)?
+        } else {
+            String::new()
+        };
+        let mut f_partitions = if version <= 7 {
+            {
                 let n = r.array_len_required(flexible)?;
                 let mut items = vec_with_capacity(n);
                 for _ in 0..n {
                     items.push(OffsetFetchResponsePartition::decode_body(r, version)?);
                 }
                 items
-            };
-        }
+            }
+        } else {
+            Vec::new()
+        };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            name: f_name,
+            partitions: f_partitions,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -396,33 +410,36 @@ impl OffsetFetchResponsePartition {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 6;
-        let mut this = Self::default();
-        if version <= 7 {
-            this.partition_index = r.i32()?;
-        }
-        if version <= 7 {
-            this.committed_offset = r.i64()?;
-        }
-        if (version >= 5 && version <= 7) {
-            this.committed_leader_epoch = r.i32()?;
-        }
-        if version <= 7 {
-            this.metadata = r.nullable_string(flexible)?;
-        }
-        if version <= 7 {
-            this.error_code = r.i16()?;
-        }
+        let mut f_partition_index = if version <= 7 { r.i32()? } else { 0 };
+        let mut f_committed_offset = if version <= 7 { r.i64()? } else { 0 };
+        let mut f_committed_leader_epoch = if (version >= 5 && version <= 7) {
+            r.i32()?
+        } else {
+            -1
+        };
+        let mut f_metadata = if version <= 7 {
+            r.nullable_string(flexible)?
+        } else {
+            Some(String::new())
+        };
+        let mut f_error_code = if version <= 7 { r.i16()? } else { 0 };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            partition_index: f_partition_index,
+            committed_offset: f_committed_offset,
+            committed_leader_epoch: f_committed_leader_epoch,
+            metadata: f_metadata,
+            error_code: f_error_code,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -583,34 +600,39 @@ impl OffsetFetchResponseGroup {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 6;
-        let mut this = Self::default();
-        if version >= 8 {
-            this.group_id = r.string(flexible)?;
-        }
-        if version >= 8 {
-            this.topics = {
+        let mut f_group_id = if version >= 8 {
+            r.string(flexible)?
+        } else {
+            String::new()
+        };
+        let mut f_topics = if version >= 8 {
+            {
                 let n = r.array_len_required(flexible)?;
                 let mut items = vec_with_capacity(n);
                 for _ in 0..n {
                     items.push(OffsetFetchResponseTopics::decode_body(r, version)?);
                 }
                 items
-            };
-        }
-        if version >= 8 {
-            this.error_code = r.i16()?;
-        }
+            }
+        } else {
+            Vec::new()
+        };
+        let mut f_error_code = if version >= 8 { r.i16()? } else { 0 };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            group_id: f_group_id,
+            topics: f_topics,
+            error_code: f_error_code,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -752,34 +774,39 @@ impl OffsetFetchResponseTopics {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 6;
-        let mut this = Self::default();
-        if (version >= 8 && version <= 9) {
-            this.name = r.string(flexible)?;
-        }
-        if version >= 10 {
-            this.topic_id = r.uuid()?;
-        }
-        if version >= 8 {
-            this.partitions = {
+        let mut f_name = if (version >= 8 && version <= 9) {
+            r.string(flexible)?
+        } else {
+            String::new()
+        };
+        let mut f_topic_id = if version >= 10 { r.uuid()? } else { Uuid::ZERO };
+        let mut f_partitions = if version >= 8 {
+            {
                 let n = r.array_len_required(flexible)?;
                 let mut items = vec_with_capacity(n);
                 for _ in 0..n {
                     items.push(OffsetFetchResponsePartitions::decode_body(r, version)?);
                 }
                 items
-            };
-        }
+            }
+        } else {
+            Vec::new()
+        };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            name: f_name,
+            topic_id: f_topic_id,
+            partitions: f_partitions,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -915,33 +942,32 @@ impl OffsetFetchResponsePartitions {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 6;
-        let mut this = Self::default();
-        if version >= 8 {
-            this.partition_index = r.i32()?;
-        }
-        if version >= 8 {
-            this.committed_offset = r.i64()?;
-        }
-        if version >= 8 {
-            this.committed_leader_epoch = r.i32()?;
-        }
-        if version >= 8 {
-            this.metadata = r.nullable_string(flexible)?;
-        }
-        if version >= 8 {
-            this.error_code = r.i16()?;
-        }
+        let mut f_partition_index = if version >= 8 { r.i32()? } else { 0 };
+        let mut f_committed_offset = if version >= 8 { r.i64()? } else { 0 };
+        let mut f_committed_leader_epoch = if version >= 8 { r.i32()? } else { -1 };
+        let mut f_metadata = if version >= 8 {
+            r.nullable_string(flexible)?
+        } else {
+            Some(String::new())
+        };
+        let mut f_error_code = if version >= 8 { r.i16()? } else { 0 };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            partition_index: f_partition_index,
+            committed_offset: f_committed_offset,
+            committed_leader_epoch: f_committed_leader_epoch,
+            metadata: f_metadata,
+            error_code: f_error_code,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(

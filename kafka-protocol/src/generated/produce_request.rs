@@ -50,13 +50,14 @@ impl ProduceRequest {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 9;
-        let mut this = Self::default();
-        if version >= 3 {
-            this.transactional_id = r.nullable_string(flexible)?;
-        }
-        this.acks = r.i16()?;
-        this.timeout_ms = r.i32()?;
-        this.topic_data = {
+        let mut f_transactional_id = if version >= 3 {
+            r.nullable_string(flexible)?
+        } else {
+            None
+        };
+        let f_acks = r.i16()?;
+        let f_timeout_ms = r.i32()?;
+        let f_topic_data = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -64,17 +65,22 @@ impl ProduceRequest {
             }
             items
         };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            transactional_id: f_transactional_id,
+            acks: f_acks,
+            timeout_ms: f_timeout_ms,
+            topic_data: f_topic_data,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -203,14 +209,13 @@ impl TopicProduceData {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 9;
-        let mut this = Self::default();
-        if version <= 12 {
-            this.name = r.string(flexible)?;
-        }
-        if version >= 13 {
-            this.topic_id = r.uuid()?;
-        }
-        this.partition_data = {
+        let mut f_name = if version <= 12 {
+            r.string(flexible)?
+        } else {
+            String::new()
+        };
+        let mut f_topic_id = if version >= 13 { r.uuid()? } else { Uuid::ZERO };
+        let f_partition_data = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -218,17 +223,21 @@ impl TopicProduceData {
             }
             items
         };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            name: f_name,
+            topic_id: f_topic_id,
+            partition_data: f_partition_data,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -342,20 +351,22 @@ impl PartitionProduceData {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 9;
-        let mut this = Self::default();
-        this.index = r.i32()?;
-        this.records = r.nullable_bytes(flexible)?;
+        let f_index = r.i32()?;
+        let f_records = r.nullable_bytes(flexible)?;
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            index: f_index,
+            records: f_records,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(

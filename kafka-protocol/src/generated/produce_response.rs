@@ -47,8 +47,7 @@ impl ProduceResponse {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 9;
-        let mut this = Self::default();
-        this.responses = {
+        let f_responses = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -56,9 +55,9 @@ impl ProduceResponse {
             }
             items
         };
-        if version >= 1 {
-            this.throttle_time_ms = r.i32()?;
-        }
+        let mut f_throttle_time_ms = if version >= 1 { r.i32()? } else { 0 };
+        let mut f_node_endpoints = Vec::new();
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -66,7 +65,7 @@ impl ProduceResponse {
                     0 if version >= 10 => {
                         {
                             let r = &mut sub;
-                            this.node_endpoints = {
+                            f_node_endpoints = {
                                 let n = r.array_len_required(flexible)?;
                                 let mut items = vec_with_capacity(n);
                                 for _ in 0..n {
@@ -77,13 +76,16 @@ impl ProduceResponse {
                         }
                         sub.finish()?;
                     }
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            responses: f_responses,
+            throttle_time_ms: f_throttle_time_ms,
+            node_endpoints: f_node_endpoints,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -223,14 +225,13 @@ impl TopicProduceResponse {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 9;
-        let mut this = Self::default();
-        if version <= 12 {
-            this.name = r.string(flexible)?;
-        }
-        if version >= 13 {
-            this.topic_id = r.uuid()?;
-        }
-        this.partition_responses = {
+        let mut f_name = if version <= 12 {
+            r.string(flexible)?
+        } else {
+            String::new()
+        };
+        let mut f_topic_id = if version >= 13 { r.uuid()? } else { Uuid::ZERO };
+        let f_partition_responses = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -238,17 +239,21 @@ impl TopicProduceResponse {
             }
             items
         };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            name: f_name,
+            topic_id: f_topic_id,
+            partition_responses: f_partition_responses,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -380,29 +385,30 @@ impl PartitionProduceResponse {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 9;
-        let mut this = Self::default();
-        this.index = r.i32()?;
-        this.error_code = r.i16()?;
-        this.base_offset = r.i64()?;
-        if version >= 2 {
-            this.log_append_time_ms = r.i64()?;
-        }
-        if version >= 5 {
-            this.log_start_offset = r.i64()?;
-        }
-        if version >= 8 {
-            this.record_errors = {
+        let f_index = r.i32()?;
+        let f_error_code = r.i16()?;
+        let f_base_offset = r.i64()?;
+        let mut f_log_append_time_ms = if version >= 2 { r.i64()? } else { -1 };
+        let mut f_log_start_offset = if version >= 5 { r.i64()? } else { -1 };
+        let mut f_record_errors = if version >= 8 {
+            {
                 let n = r.array_len_required(flexible)?;
                 let mut items = vec_with_capacity(n);
                 for _ in 0..n {
                     items.push(BatchIndexAndErrorMessage::decode_body(r, version)?);
                 }
                 items
-            };
-        }
-        if version >= 8 {
-            this.error_message = r.nullable_string(flexible)?;
-        }
+            }
+        } else {
+            Vec::new()
+        };
+        let mut f_error_message = if version >= 8 {
+            r.nullable_string(flexible)?
+        } else {
+            None
+        };
+        let mut f_current_leader = LeaderIdAndEpoch::default();
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -410,17 +416,25 @@ impl PartitionProduceResponse {
                     0 if version >= 10 => {
                         {
                             let r = &mut sub;
-                            this.current_leader = LeaderIdAndEpoch::decode_body(r, version)?;
+                            f_current_leader = LeaderIdAndEpoch::decode_body(r, version)?;
                         }
                         sub.finish()?;
                     }
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            index: f_index,
+            error_code: f_error_code,
+            base_offset: f_base_offset,
+            log_append_time_ms: f_log_append_time_ms,
+            log_start_offset: f_log_start_offset,
+            record_errors: f_record_errors,
+            error_message: f_error_message,
+            current_leader: f_current_leader,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -588,24 +602,26 @@ impl BatchIndexAndErrorMessage {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 9;
-        let mut this = Self::default();
-        if version >= 8 {
-            this.batch_index = r.i32()?;
-        }
-        if version >= 8 {
-            this.batch_index_error_message = r.nullable_string(flexible)?;
-        }
+        let mut f_batch_index = if version >= 8 { r.i32()? } else { 0 };
+        let mut f_batch_index_error_message = if version >= 8 {
+            r.nullable_string(flexible)?
+        } else {
+            None
+        };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            batch_index: f_batch_index,
+            batch_index_error_message: f_batch_index_error_message,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -722,24 +738,22 @@ impl LeaderIdAndEpoch {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 9;
-        let mut this = Self::default();
-        if version >= 10 {
-            this.leader_id = r.i32()?;
-        }
-        if version >= 10 {
-            this.leader_epoch = r.i32()?;
-        }
+        let mut f_leader_id = if version >= 10 { r.i32()? } else { -1 };
+        let mut f_leader_epoch = if version >= 10 { r.i32()? } else { -1 };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            leader_id: f_leader_id,
+            leader_epoch: f_leader_epoch,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -858,30 +872,34 @@ impl NodeEndpoint {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 9;
-        let mut this = Self::default();
-        if version >= 10 {
-            this.node_id = r.i32()?;
-        }
-        if version >= 10 {
-            this.host = r.string(flexible)?;
-        }
-        if version >= 10 {
-            this.port = r.i32()?;
-        }
-        if version >= 10 {
-            this.rack = r.nullable_string(flexible)?;
-        }
+        let mut f_node_id = if version >= 10 { r.i32()? } else { 0 };
+        let mut f_host = if version >= 10 {
+            r.string(flexible)?
+        } else {
+            String::new()
+        };
+        let mut f_port = if version >= 10 { r.i32()? } else { 0 };
+        let mut f_rack = if version >= 10 {
+            r.nullable_string(flexible)?
+        } else {
+            None
+        };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            node_id: f_node_id,
+            host: f_host,
+            port: f_port,
+            rack: f_rack,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(

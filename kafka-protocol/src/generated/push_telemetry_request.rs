@@ -53,23 +53,28 @@ impl PushTelemetryRequest {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
-        let mut this = Self::default();
-        this.client_instance_id = r.uuid()?;
-        this.subscription_id = r.i32()?;
-        this.terminating = r.bool()?;
-        this.compression_type = r.i8()?;
-        this.metrics = r.bytes_field(flexible)?;
+        let f_client_instance_id = r.uuid()?;
+        let f_subscription_id = r.i32()?;
+        let f_terminating = r.bool()?;
+        let f_compression_type = r.i8()?;
+        let f_metrics = r.bytes_field(flexible)?;
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            client_instance_id: f_client_instance_id,
+            subscription_id: f_subscription_id,
+            terminating: f_terminating,
+            compression_type: f_compression_type,
+            metrics: f_metrics,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(

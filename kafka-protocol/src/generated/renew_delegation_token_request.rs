@@ -44,20 +44,22 @@ impl RenewDelegationTokenRequest {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 2;
-        let mut this = Self::default();
-        this.hmac = r.bytes_field(flexible)?;
-        this.renew_period_ms = r.i64()?;
+        let f_hmac = r.bytes_field(flexible)?;
+        let f_renew_period_ms = r.i64()?;
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            hmac: f_hmac,
+            renew_period_ms: f_renew_period_ms,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(

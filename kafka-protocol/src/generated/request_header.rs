@@ -50,24 +50,30 @@ impl RequestHeader {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 2;
-        let mut this = Self::default();
-        this.request_api_key = r.i16()?;
-        this.request_api_version = r.i16()?;
-        this.correlation_id = r.i32()?;
-        if version >= 1 {
-            this.client_id = r.nullable_string(false)?;
-        }
+        let f_request_api_key = r.i16()?;
+        let f_request_api_version = r.i16()?;
+        let f_correlation_id = r.i32()?;
+        let mut f_client_id = if version >= 1 {
+            r.nullable_string(false)?
+        } else {
+            Some(String::new())
+        };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            request_api_key: f_request_api_key,
+            request_api_version: f_request_api_version,
+            correlation_id: f_correlation_id,
+            client_id: f_client_id,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(

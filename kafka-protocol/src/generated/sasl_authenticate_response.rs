@@ -50,24 +50,26 @@ impl SaslAuthenticateResponse {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 2;
-        let mut this = Self::default();
-        this.error_code = r.i16()?;
-        this.error_message = r.nullable_string(flexible)?;
-        this.auth_bytes = r.bytes_field(flexible)?;
-        if version >= 1 {
-            this.session_lifetime_ms = r.i64()?;
-        }
+        let f_error_code = r.i16()?;
+        let f_error_message = r.nullable_string(flexible)?;
+        let f_auth_bytes = r.bytes_field(flexible)?;
+        let mut f_session_lifetime_ms = if version >= 1 { r.i64()? } else { 0 };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            error_code: f_error_code,
+            error_message: f_error_message,
+            auth_bytes: f_auth_bytes,
+            session_lifetime_ms: f_session_lifetime_ms,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(

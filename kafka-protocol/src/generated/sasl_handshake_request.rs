@@ -38,9 +38,10 @@ impl SaslHandshakeRequest {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = false;
-        let mut this = Self::default();
-        this.mechanism = r.string(flexible)?;
-        Ok(this)
+        let f_mechanism = r.string(flexible)?;
+        Ok(Self {
+            mechanism: f_mechanism,
+        })
     }
 
     #[allow(

@@ -41,9 +41,8 @@ impl SaslHandshakeResponse {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = false;
-        let mut this = Self::default();
-        this.error_code = r.i16()?;
-        this.mechanisms = {
+        let f_error_code = r.i16()?;
+        let f_mechanisms = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -51,7 +50,10 @@ impl SaslHandshakeResponse {
             }
             items
         };
-        Ok(this)
+        Ok(Self {
+            error_code: f_error_code,
+            mechanisms: f_mechanisms,
+        })
     }
 
     #[allow(

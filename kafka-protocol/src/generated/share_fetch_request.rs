@@ -74,26 +74,17 @@ impl ShareFetchRequest {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
-        let mut this = Self::default();
-        this.group_id = r.nullable_string(flexible)?;
-        this.member_id = r.nullable_string(flexible)?;
-        this.share_session_epoch = r.i32()?;
-        this.max_wait_ms = r.i32()?;
-        this.min_bytes = r.i32()?;
-        this.max_bytes = r.i32()?;
-        if version >= 1 {
-            this.max_records = r.i32()?;
-        }
-        if version >= 1 {
-            this.batch_size = r.i32()?;
-        }
-        if version >= 2 {
-            this.share_acquire_mode = r.i8()?;
-        }
-        if version >= 2 {
-            this.is_renew_ack = r.bool()?;
-        }
-        this.topics = {
+        let f_group_id = r.nullable_string(flexible)?;
+        let f_member_id = r.nullable_string(flexible)?;
+        let f_share_session_epoch = r.i32()?;
+        let f_max_wait_ms = r.i32()?;
+        let f_min_bytes = r.i32()?;
+        let f_max_bytes = r.i32()?;
+        let mut f_max_records = if version >= 1 { r.i32()? } else { 0 };
+        let mut f_batch_size = if version >= 1 { r.i32()? } else { 0 };
+        let mut f_share_acquire_mode = if version >= 2 { r.i8()? } else { 0 };
+        let mut f_is_renew_ack = if version >= 2 { r.bool()? } else { false };
+        let f_topics = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -101,7 +92,7 @@ impl ShareFetchRequest {
             }
             items
         };
-        this.forgotten_topics_data = {
+        let f_forgotten_topics_data = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -109,17 +100,30 @@ impl ShareFetchRequest {
             }
             items
         };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            group_id: f_group_id,
+            member_id: f_member_id,
+            share_session_epoch: f_share_session_epoch,
+            max_wait_ms: f_max_wait_ms,
+            min_bytes: f_min_bytes,
+            max_bytes: f_max_bytes,
+            max_records: f_max_records,
+            batch_size: f_batch_size,
+            share_acquire_mode: f_share_acquire_mode,
+            is_renew_ack: f_is_renew_ack,
+            topics: f_topics,
+            forgotten_topics_data: f_forgotten_topics_data,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -325,9 +329,8 @@ impl FetchTopic {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
-        let mut this = Self::default();
-        this.topic_id = r.uuid()?;
-        this.partitions = {
+        let f_topic_id = r.uuid()?;
+        let f_partitions = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -335,17 +338,20 @@ impl FetchTopic {
             }
             items
         };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            topic_id: f_topic_id,
+            partitions: f_partitions,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -449,12 +455,9 @@ impl FetchPartition {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
-        let mut this = Self::default();
-        this.partition_index = r.i32()?;
-        if version <= 0 {
-            this.partition_max_bytes = r.i32()?;
-        }
-        this.acknowledgement_batches = {
+        let f_partition_index = r.i32()?;
+        let mut f_partition_max_bytes = if version <= 0 { r.i32()? } else { 0 };
+        let f_acknowledgement_batches = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -462,17 +465,21 @@ impl FetchPartition {
             }
             items
         };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            partition_index: f_partition_index,
+            partition_max_bytes: f_partition_max_bytes,
+            acknowledgement_batches: f_acknowledgement_batches,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -592,10 +599,9 @@ impl AcknowledgementBatch {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
-        let mut this = Self::default();
-        this.first_offset = r.i64()?;
-        this.last_offset = r.i64()?;
-        this.acknowledge_types = {
+        let f_first_offset = r.i64()?;
+        let f_last_offset = r.i64()?;
+        let f_acknowledge_types = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -603,17 +609,21 @@ impl AcknowledgementBatch {
             }
             items
         };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            first_offset: f_first_offset,
+            last_offset: f_last_offset,
+            acknowledge_types: f_acknowledge_types,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -719,23 +729,25 @@ impl ForgottenTopic {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
-        let mut this = Self::default();
-        this.topic_id = r.uuid()?;
-        this.partitions = {
+        let f_topic_id = r.uuid()?;
+        let f_partitions = {
             let n = r.array_len_required(flexible)?;
             r.i32_vec(n)?
         };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            topic_id: f_topic_id,
+            partitions: f_partitions,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(

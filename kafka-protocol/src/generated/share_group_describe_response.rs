@@ -44,9 +44,8 @@ impl ShareGroupDescribeResponse {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
-        let mut this = Self::default();
-        this.throttle_time_ms = r.i32()?;
-        this.groups = {
+        let f_throttle_time_ms = r.i32()?;
+        let f_groups = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -54,17 +53,20 @@ impl ShareGroupDescribeResponse {
             }
             items
         };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            throttle_time_ms: f_throttle_time_ms,
+            groups: f_groups,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -186,15 +188,14 @@ impl DescribedGroup {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
-        let mut this = Self::default();
-        this.error_code = r.i16()?;
-        this.error_message = r.nullable_string(flexible)?;
-        this.group_id = r.string(flexible)?;
-        this.group_state = r.string(flexible)?;
-        this.group_epoch = r.i32()?;
-        this.assignment_epoch = r.i32()?;
-        this.assignor_name = r.string(flexible)?;
-        this.members = {
+        let f_error_code = r.i16()?;
+        let f_error_message = r.nullable_string(flexible)?;
+        let f_group_id = r.string(flexible)?;
+        let f_group_state = r.string(flexible)?;
+        let f_group_epoch = r.i32()?;
+        let f_assignment_epoch = r.i32()?;
+        let f_assignor_name = r.string(flexible)?;
+        let f_members = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -202,18 +203,28 @@ impl DescribedGroup {
             }
             items
         };
-        this.authorized_operations = r.i32()?;
+        let f_authorized_operations = r.i32()?;
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            error_code: f_error_code,
+            error_message: f_error_message,
+            group_id: f_group_id,
+            group_state: f_group_state,
+            group_epoch: f_group_epoch,
+            assignment_epoch: f_assignment_epoch,
+            assignor_name: f_assignor_name,
+            members: f_members,
+            authorized_operations: f_authorized_operations,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -368,13 +379,12 @@ impl Member {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
-        let mut this = Self::default();
-        this.member_id = r.string(flexible)?;
-        this.rack_id = r.nullable_string(flexible)?;
-        this.member_epoch = r.i32()?;
-        this.client_id = r.string(flexible)?;
-        this.client_host = r.string(flexible)?;
-        this.subscribed_topic_names = {
+        let f_member_id = r.string(flexible)?;
+        let f_rack_id = r.nullable_string(flexible)?;
+        let f_member_epoch = r.i32()?;
+        let f_client_id = r.string(flexible)?;
+        let f_client_host = r.string(flexible)?;
+        let f_subscribed_topic_names = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -382,18 +392,26 @@ impl Member {
             }
             items
         };
-        this.assignment = Assignment::decode_body(r, version)?;
+        let f_assignment = Assignment::decode_body(r, version)?;
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            member_id: f_member_id,
+            rack_id: f_rack_id,
+            member_epoch: f_member_epoch,
+            client_id: f_client_id,
+            client_host: f_client_host,
+            subscribed_topic_names: f_subscribed_topic_names,
+            assignment: f_assignment,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -520,8 +538,7 @@ impl Assignment {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
-        let mut this = Self::default();
-        this.topic_partitions = {
+        let f_topic_partitions = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -529,17 +546,19 @@ impl Assignment {
             }
             items
         };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            topic_partitions: f_topic_partitions,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -638,24 +657,27 @@ impl TopicPartitions {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
-        let mut this = Self::default();
-        this.topic_id = r.uuid()?;
-        this.topic_name = r.string(flexible)?;
-        this.partitions = {
+        let f_topic_id = r.uuid()?;
+        let f_topic_name = r.string(flexible)?;
+        let f_partitions = {
             let n = r.array_len_required(flexible)?;
             r.i32_vec(n)?
         };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            topic_id: f_topic_id,
+            topic_name: f_topic_name,
+            partitions: f_partitions,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(

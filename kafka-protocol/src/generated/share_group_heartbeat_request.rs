@@ -53,12 +53,11 @@ impl ShareGroupHeartbeatRequest {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
-        let mut this = Self::default();
-        this.group_id = r.string(flexible)?;
-        this.member_id = r.string(flexible)?;
-        this.member_epoch = r.i32()?;
-        this.rack_id = r.nullable_string(flexible)?;
-        this.subscribed_topic_names = match r.array_len(flexible)? {
+        let f_group_id = r.string(flexible)?;
+        let f_member_id = r.string(flexible)?;
+        let f_member_epoch = r.i32()?;
+        let f_rack_id = r.nullable_string(flexible)?;
+        let f_subscribed_topic_names = match r.array_len(flexible)? {
             None => None,
             Some(n) => {
                 let mut items = vec_with_capacity(n);
@@ -68,17 +67,23 @@ impl ShareGroupHeartbeatRequest {
                 Some(items)
             }
         };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            group_id: f_group_id,
+            member_id: f_member_id,
+            member_epoch: f_member_epoch,
+            rack_id: f_rack_id,
+            subscribed_topic_names: f_subscribed_topic_names,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(

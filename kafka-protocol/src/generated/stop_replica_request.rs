@@ -62,59 +62,67 @@ impl StopReplicaRequest {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 2;
-        let mut this = Self::default();
-        this.controller_id = r.i32()?;
-        if version >= 4 {
-            this.is_k_raft_controller = r.bool()?;
-        }
-        this.controller_epoch = r.i32()?;
-        if version >= 1 {
-            this.broker_epoch = r.i64()?;
-        }
-        if version <= 2 {
-            this.delete_partitions = r.bool()?;
-        }
-        if version <= 0 {
-            this.ungrouped_partitions = {
+        let f_controller_id = r.i32()?;
+        let mut f_is_k_raft_controller = if version >= 4 { r.bool()? } else { false };
+        let f_controller_epoch = r.i32()?;
+        let mut f_broker_epoch = if version >= 1 { r.i64()? } else { -1 };
+        let mut f_delete_partitions = if version <= 2 { r.bool()? } else { false };
+        let mut f_ungrouped_partitions = if version <= 0 {
+            {
                 let n = r.array_len_required(flexible)?;
                 let mut items = vec_with_capacity(n);
                 for _ in 0..n {
                     items.push(StopReplicaPartitionV0::decode_body(r, version)?);
                 }
                 items
-            };
-        }
-        if (version >= 1 && version <= 2) {
-            this.topics = {
+            }
+        } else {
+            Vec::new()
+        };
+        let mut f_topics = if (version >= 1 && version <= 2) {
+            {
                 let n = r.array_len_required(flexible)?;
                 let mut items = vec_with_capacity(n);
                 for _ in 0..n {
                     items.push(StopReplicaTopicV1::decode_body(r, version)?);
                 }
                 items
-            };
-        }
-        if version >= 3 {
-            this.topic_states = {
+            }
+        } else {
+            Vec::new()
+        };
+        let mut f_topic_states = if version >= 3 {
+            {
                 let n = r.array_len_required(flexible)?;
                 let mut items = vec_with_capacity(n);
                 for _ in 0..n {
                     items.push(StopReplicaTopicState::decode_body(r, version)?);
                 }
                 items
-            };
-        }
+            }
+        } else {
+            Vec::new()
+        };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            controller_id: f_controller_id,
+            is_k_raft_controller: f_is_k_raft_controller,
+            controller_epoch: f_controller_epoch,
+            broker_epoch: f_broker_epoch,
+            delete_partitions: f_delete_partitions,
+            ungrouped_partitions: f_ungrouped_partitions,
+            topics: f_topics,
+            topic_states: f_topic_states,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -324,24 +332,26 @@ impl StopReplicaPartitionV0 {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 2;
-        let mut this = Self::default();
-        if version <= 0 {
-            this.topic_name = r.string(flexible)?;
-        }
-        if version <= 0 {
-            this.partition_index = r.i32()?;
-        }
+        let mut f_topic_name = if version <= 0 {
+            r.string(flexible)?
+        } else {
+            String::new()
+        };
+        let mut f_partition_index = if version <= 0 { r.i32()? } else { 0 };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            topic_name: f_topic_name,
+            partition_index: f_partition_index,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -454,27 +464,33 @@ impl StopReplicaTopicV1 {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 2;
-        let mut this = Self::default();
-        if (version >= 1 && version <= 2) {
-            this.name = r.string(flexible)?;
-        }
-        if (version >= 1 && version <= 2) {
-            this.partition_indexes = {
+        let mut f_name = if (version >= 1 && version <= 2) {
+            r.string(flexible)?
+        } else {
+            String::new()
+        };
+        let mut f_partition_indexes = if (version >= 1 && version <= 2) {
+            {
                 let n = r.array_len_required(flexible)?;
                 r.i32_vec(n)?
-            };
-        }
+            }
+        } else {
+            Vec::new()
+        };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            name: f_name,
+            partition_indexes: f_partition_indexes,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -597,31 +613,37 @@ impl StopReplicaTopicState {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 2;
-        let mut this = Self::default();
-        if version >= 3 {
-            this.topic_name = r.string(flexible)?;
-        }
-        if version >= 3 {
-            this.partition_states = {
+        let mut f_topic_name = if version >= 3 {
+            r.string(flexible)?
+        } else {
+            String::new()
+        };
+        let mut f_partition_states = if version >= 3 {
+            {
                 let n = r.array_len_required(flexible)?;
                 let mut items = vec_with_capacity(n);
                 for _ in 0..n {
                     items.push(StopReplicaPartitionState::decode_body(r, version)?);
                 }
                 items
-            };
-        }
+            }
+        } else {
+            Vec::new()
+        };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            topic_name: f_topic_name,
+            partition_states: f_partition_states,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -747,27 +769,24 @@ impl StopReplicaPartitionState {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 2;
-        let mut this = Self::default();
-        if version >= 3 {
-            this.partition_index = r.i32()?;
-        }
-        if version >= 3 {
-            this.leader_epoch = r.i32()?;
-        }
-        if version >= 3 {
-            this.delete_partition = r.bool()?;
-        }
+        let mut f_partition_index = if version >= 3 { r.i32()? } else { 0 };
+        let mut f_leader_epoch = if version >= 3 { r.i32()? } else { -1 };
+        let mut f_delete_partition = if version >= 3 { r.bool()? } else { false };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            partition_index: f_partition_index,
+            leader_epoch: f_leader_epoch,
+            delete_partition: f_delete_partition,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(

@@ -44,9 +44,8 @@ impl StreamsGroupDescribeResponse {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
-        let mut this = Self::default();
-        this.throttle_time_ms = r.i32()?;
-        this.groups = {
+        let f_throttle_time_ms = r.i32()?;
+        let f_groups = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -54,17 +53,20 @@ impl StreamsGroupDescribeResponse {
             }
             items
         };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            throttle_time_ms: f_throttle_time_ms,
+            groups: f_groups,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -186,19 +188,18 @@ impl DescribedGroup {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
-        let mut this = Self::default();
-        this.error_code = r.i16()?;
-        this.error_message = r.nullable_string(flexible)?;
-        this.group_id = r.string(flexible)?;
-        this.group_state = r.string(flexible)?;
-        this.group_epoch = r.i32()?;
-        this.assignment_epoch = r.i32()?;
-        this.topology = if r.struct_marker()? {
+        let f_error_code = r.i16()?;
+        let f_error_message = r.nullable_string(flexible)?;
+        let f_group_id = r.string(flexible)?;
+        let f_group_state = r.string(flexible)?;
+        let f_group_epoch = r.i32()?;
+        let f_assignment_epoch = r.i32()?;
+        let f_topology = if r.struct_marker()? {
             Some(Topology::decode_body(r, version)?)
         } else {
             None
         };
-        this.members = {
+        let f_members = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -206,18 +207,28 @@ impl DescribedGroup {
             }
             items
         };
-        this.authorized_operations = r.i32()?;
+        let f_authorized_operations = r.i32()?;
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            error_code: f_error_code,
+            error_message: f_error_message,
+            group_id: f_group_id,
+            group_state: f_group_state,
+            group_epoch: f_group_epoch,
+            assignment_epoch: f_assignment_epoch,
+            topology: f_topology,
+            members: f_members,
+            authorized_operations: f_authorized_operations,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -367,9 +378,8 @@ impl Topology {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
-        let mut this = Self::default();
-        this.epoch = r.i32()?;
-        this.subtopologies = match r.array_len(flexible)? {
+        let f_epoch = r.i32()?;
+        let f_subtopologies = match r.array_len(flexible)? {
             None => None,
             Some(n) => {
                 let mut items = vec_with_capacity(n);
@@ -379,17 +389,20 @@ impl Topology {
                 Some(items)
             }
         };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            epoch: f_epoch,
+            subtopologies: f_subtopologies,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -508,9 +521,8 @@ impl Subtopology {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
-        let mut this = Self::default();
-        this.subtopology_id = r.string(flexible)?;
-        this.source_topics = {
+        let f_subtopology_id = r.string(flexible)?;
+        let f_source_topics = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -518,7 +530,7 @@ impl Subtopology {
             }
             items
         };
-        this.repartition_sink_topics = {
+        let f_repartition_sink_topics = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -526,7 +538,7 @@ impl Subtopology {
             }
             items
         };
-        this.state_changelog_topics = {
+        let f_state_changelog_topics = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -534,7 +546,7 @@ impl Subtopology {
             }
             items
         };
-        this.repartition_source_topics = {
+        let f_repartition_source_topics = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -542,17 +554,23 @@ impl Subtopology {
             }
             items
         };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            subtopology_id: f_subtopology_id,
+            source_topics: f_source_topics,
+            repartition_sink_topics: f_repartition_sink_topics,
+            state_changelog_topics: f_state_changelog_topics,
+            repartition_source_topics: f_repartition_source_topics,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -704,11 +722,10 @@ impl TopicInfo {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
-        let mut this = Self::default();
-        this.name = r.string(flexible)?;
-        this.partitions = r.i32()?;
-        this.replication_factor = r.i16()?;
-        this.topic_configs = {
+        let f_name = r.string(flexible)?;
+        let f_partitions = r.i32()?;
+        let f_replication_factor = r.i16()?;
+        let f_topic_configs = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -716,17 +733,22 @@ impl TopicInfo {
             }
             items
         };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            name: f_name,
+            partitions: f_partitions,
+            replication_factor: f_replication_factor,
+            topic_configs: f_topic_configs,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -837,20 +859,22 @@ impl KeyValue {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
-        let mut this = Self::default();
-        this.key = r.string(flexible)?;
-        this.value = r.string(flexible)?;
+        let f_key = r.string(flexible)?;
+        let f_value = r.string(flexible)?;
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            key: f_key,
+            value: f_value,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -980,21 +1004,20 @@ impl Member {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
-        let mut this = Self::default();
-        this.member_id = r.string(flexible)?;
-        this.member_epoch = r.i32()?;
-        this.instance_id = r.nullable_string(flexible)?;
-        this.rack_id = r.nullable_string(flexible)?;
-        this.client_id = r.string(flexible)?;
-        this.client_host = r.string(flexible)?;
-        this.topology_epoch = r.i32()?;
-        this.process_id = r.string(flexible)?;
-        this.user_endpoint = if r.struct_marker()? {
+        let f_member_id = r.string(flexible)?;
+        let f_member_epoch = r.i32()?;
+        let f_instance_id = r.nullable_string(flexible)?;
+        let f_rack_id = r.nullable_string(flexible)?;
+        let f_client_id = r.string(flexible)?;
+        let f_client_host = r.string(flexible)?;
+        let f_topology_epoch = r.i32()?;
+        let f_process_id = r.string(flexible)?;
+        let f_user_endpoint = if r.struct_marker()? {
             Some(Endpoint::decode_body(r, version)?)
         } else {
             None
         };
-        this.client_tags = {
+        let f_client_tags = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -1002,7 +1025,7 @@ impl Member {
             }
             items
         };
-        this.task_offsets = {
+        let f_task_offsets = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -1010,7 +1033,7 @@ impl Member {
             }
             items
         };
-        this.task_end_offsets = {
+        let f_task_end_offsets = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -1018,20 +1041,36 @@ impl Member {
             }
             items
         };
-        this.assignment = Assignment::decode_body(r, version)?;
-        this.target_assignment = Assignment::decode_body(r, version)?;
-        this.is_classic = r.bool()?;
+        let f_assignment = Assignment::decode_body(r, version)?;
+        let f_target_assignment = Assignment::decode_body(r, version)?;
+        let f_is_classic = r.bool()?;
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            member_id: f_member_id,
+            member_epoch: f_member_epoch,
+            instance_id: f_instance_id,
+            rack_id: f_rack_id,
+            client_id: f_client_id,
+            client_host: f_client_host,
+            topology_epoch: f_topology_epoch,
+            process_id: f_process_id,
+            user_endpoint: f_user_endpoint,
+            client_tags: f_client_tags,
+            task_offsets: f_task_offsets,
+            task_end_offsets: f_task_end_offsets,
+            assignment: f_assignment,
+            target_assignment: f_target_assignment,
+            is_classic: f_is_classic,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -1235,20 +1274,22 @@ impl Endpoint {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
-        let mut this = Self::default();
-        this.host = r.string(flexible)?;
-        this.port = r.u16()?;
+        let f_host = r.string(flexible)?;
+        let f_port = r.u16()?;
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            host: f_host,
+            port: f_port,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -1342,21 +1383,24 @@ impl TaskOffset {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
-        let mut this = Self::default();
-        this.subtopology_id = r.string(flexible)?;
-        this.partition = r.i32()?;
-        this.offset = r.i64()?;
+        let f_subtopology_id = r.string(flexible)?;
+        let f_partition = r.i32()?;
+        let f_offset = r.i64()?;
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            subtopology_id: f_subtopology_id,
+            partition: f_partition,
+            offset: f_offset,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -1455,8 +1499,7 @@ impl Assignment {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
-        let mut this = Self::default();
-        this.active_tasks = {
+        let f_active_tasks = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -1464,7 +1507,7 @@ impl Assignment {
             }
             items
         };
-        this.standby_tasks = {
+        let f_standby_tasks = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -1472,7 +1515,7 @@ impl Assignment {
             }
             items
         };
-        this.warmup_tasks = {
+        let f_warmup_tasks = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -1480,17 +1523,21 @@ impl Assignment {
             }
             items
         };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            active_tasks: f_active_tasks,
+            standby_tasks: f_standby_tasks,
+            warmup_tasks: f_warmup_tasks,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -1616,23 +1663,25 @@ impl TaskIds {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
-        let mut this = Self::default();
-        this.subtopology_id = r.string(flexible)?;
-        this.partitions = {
+        let f_subtopology_id = r.string(flexible)?;
+        let f_partitions = {
             let n = r.array_len_required(flexible)?;
             r.i32_vec(n)?
         };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            subtopology_id: f_subtopology_id,
+            partitions: f_partitions,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(

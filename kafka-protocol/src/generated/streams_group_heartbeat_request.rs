@@ -89,20 +89,19 @@ impl StreamsGroupHeartbeatRequest {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
-        let mut this = Self::default();
-        this.group_id = r.string(flexible)?;
-        this.member_id = r.string(flexible)?;
-        this.member_epoch = r.i32()?;
-        this.endpoint_information_epoch = r.i32()?;
-        this.instance_id = r.nullable_string(flexible)?;
-        this.rack_id = r.nullable_string(flexible)?;
-        this.rebalance_timeout_ms = r.i32()?;
-        this.topology = if r.struct_marker()? {
+        let f_group_id = r.string(flexible)?;
+        let f_member_id = r.string(flexible)?;
+        let f_member_epoch = r.i32()?;
+        let f_endpoint_information_epoch = r.i32()?;
+        let f_instance_id = r.nullable_string(flexible)?;
+        let f_rack_id = r.nullable_string(flexible)?;
+        let f_rebalance_timeout_ms = r.i32()?;
+        let f_topology = if r.struct_marker()? {
             Some(Topology::decode_body(r, version)?)
         } else {
             None
         };
-        this.active_tasks = match r.array_len(flexible)? {
+        let f_active_tasks = match r.array_len(flexible)? {
             None => None,
             Some(n) => {
                 let mut items = vec_with_capacity(n);
@@ -112,7 +111,7 @@ impl StreamsGroupHeartbeatRequest {
                 Some(items)
             }
         };
-        this.standby_tasks = match r.array_len(flexible)? {
+        let f_standby_tasks = match r.array_len(flexible)? {
             None => None,
             Some(n) => {
                 let mut items = vec_with_capacity(n);
@@ -122,7 +121,7 @@ impl StreamsGroupHeartbeatRequest {
                 Some(items)
             }
         };
-        this.warmup_tasks = match r.array_len(flexible)? {
+        let f_warmup_tasks = match r.array_len(flexible)? {
             None => None,
             Some(n) => {
                 let mut items = vec_with_capacity(n);
@@ -132,13 +131,13 @@ impl StreamsGroupHeartbeatRequest {
                 Some(items)
             }
         };
-        this.process_id = r.nullable_string(flexible)?;
-        this.user_endpoint = if r.struct_marker()? {
+        let f_process_id = r.nullable_string(flexible)?;
+        let f_user_endpoint = if r.struct_marker()? {
             Some(Endpoint::decode_body(r, version)?)
         } else {
             None
         };
-        this.client_tags = match r.array_len(flexible)? {
+        let f_client_tags = match r.array_len(flexible)? {
             None => None,
             Some(n) => {
                 let mut items = vec_with_capacity(n);
@@ -148,7 +147,7 @@ impl StreamsGroupHeartbeatRequest {
                 Some(items)
             }
         };
-        this.task_offsets = match r.array_len(flexible)? {
+        let f_task_offsets = match r.array_len(flexible)? {
             None => None,
             Some(n) => {
                 let mut items = vec_with_capacity(n);
@@ -158,7 +157,7 @@ impl StreamsGroupHeartbeatRequest {
                 Some(items)
             }
         };
-        this.task_end_offsets = match r.array_len(flexible)? {
+        let f_task_end_offsets = match r.array_len(flexible)? {
             None => None,
             Some(n) => {
                 let mut items = vec_with_capacity(n);
@@ -168,18 +167,36 @@ impl StreamsGroupHeartbeatRequest {
                 Some(items)
             }
         };
-        this.shutdown_application = r.bool()?;
+        let f_shutdown_application = r.bool()?;
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            group_id: f_group_id,
+            member_id: f_member_id,
+            member_epoch: f_member_epoch,
+            endpoint_information_epoch: f_endpoint_information_epoch,
+            instance_id: f_instance_id,
+            rack_id: f_rack_id,
+            rebalance_timeout_ms: f_rebalance_timeout_ms,
+            topology: f_topology,
+            active_tasks: f_active_tasks,
+            standby_tasks: f_standby_tasks,
+            warmup_tasks: f_warmup_tasks,
+            process_id: f_process_id,
+            user_endpoint: f_user_endpoint,
+            client_tags: f_client_tags,
+            task_offsets: f_task_offsets,
+            task_end_offsets: f_task_end_offsets,
+            shutdown_application: f_shutdown_application,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -491,9 +508,8 @@ impl Topology {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
-        let mut this = Self::default();
-        this.epoch = r.i32()?;
-        this.subtopologies = {
+        let f_epoch = r.i32()?;
+        let f_subtopologies = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -501,17 +517,20 @@ impl Topology {
             }
             items
         };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            epoch: f_epoch,
+            subtopologies: f_subtopologies,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -627,9 +646,8 @@ impl Subtopology {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
-        let mut this = Self::default();
-        this.subtopology_id = r.string(flexible)?;
-        this.source_topics = {
+        let f_subtopology_id = r.string(flexible)?;
+        let f_source_topics = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -637,7 +655,7 @@ impl Subtopology {
             }
             items
         };
-        this.source_topic_regex = {
+        let f_source_topic_regex = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -645,7 +663,7 @@ impl Subtopology {
             }
             items
         };
-        this.state_changelog_topics = {
+        let f_state_changelog_topics = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -653,7 +671,7 @@ impl Subtopology {
             }
             items
         };
-        this.repartition_sink_topics = {
+        let f_repartition_sink_topics = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -661,7 +679,7 @@ impl Subtopology {
             }
             items
         };
-        this.repartition_source_topics = {
+        let f_repartition_source_topics = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -669,7 +687,7 @@ impl Subtopology {
             }
             items
         };
-        this.copartition_groups = {
+        let f_copartition_groups = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -677,17 +695,25 @@ impl Subtopology {
             }
             items
         };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            subtopology_id: f_subtopology_id,
+            source_topics: f_source_topics,
+            source_topic_regex: f_source_topic_regex,
+            state_changelog_topics: f_state_changelog_topics,
+            repartition_sink_topics: f_repartition_sink_topics,
+            repartition_source_topics: f_repartition_source_topics,
+            copartition_groups: f_copartition_groups,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -869,11 +895,10 @@ impl TopicInfo {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
-        let mut this = Self::default();
-        this.name = r.string(flexible)?;
-        this.partitions = r.i32()?;
-        this.replication_factor = r.i16()?;
-        this.topic_configs = {
+        let f_name = r.string(flexible)?;
+        let f_partitions = r.i32()?;
+        let f_replication_factor = r.i16()?;
+        let f_topic_configs = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -881,17 +906,22 @@ impl TopicInfo {
             }
             items
         };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            name: f_name,
+            partitions: f_partitions,
+            replication_factor: f_replication_factor,
+            topic_configs: f_topic_configs,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -1002,20 +1032,22 @@ impl KeyValue {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
-        let mut this = Self::default();
-        this.key = r.string(flexible)?;
-        this.value = r.string(flexible)?;
+        let f_key = r.string(flexible)?;
+        let f_value = r.string(flexible)?;
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            key: f_key,
+            value: f_value,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -1109,30 +1141,33 @@ impl CopartitionGroup {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
-        let mut this = Self::default();
-        this.source_topics = {
+        let f_source_topics = {
             let n = r.array_len_required(flexible)?;
             r.i16_vec(n)?
         };
-        this.source_topic_regex = {
+        let f_source_topic_regex = {
             let n = r.array_len_required(flexible)?;
             r.i16_vec(n)?
         };
-        this.repartition_source_topics = {
+        let f_repartition_source_topics = {
             let n = r.array_len_required(flexible)?;
             r.i16_vec(n)?
         };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            source_topics: f_source_topics,
+            source_topic_regex: f_source_topic_regex,
+            repartition_source_topics: f_repartition_source_topics,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -1258,23 +1293,25 @@ impl TaskIds {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
-        let mut this = Self::default();
-        this.subtopology_id = r.string(flexible)?;
-        this.partitions = {
+        let f_subtopology_id = r.string(flexible)?;
+        let f_partitions = {
             let n = r.array_len_required(flexible)?;
             r.i32_vec(n)?
         };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            subtopology_id: f_subtopology_id,
+            partitions: f_partitions,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -1375,20 +1412,22 @@ impl Endpoint {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
-        let mut this = Self::default();
-        this.host = r.string(flexible)?;
-        this.port = r.u16()?;
+        let f_host = r.string(flexible)?;
+        let f_port = r.u16()?;
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            host: f_host,
+            port: f_port,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -1482,21 +1521,24 @@ impl TaskOffset {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
-        let mut this = Self::default();
-        this.subtopology_id = r.string(flexible)?;
-        this.partition = r.i32()?;
-        this.offset = r.i64()?;
+        let f_subtopology_id = r.string(flexible)?;
+        let f_partition = r.i32()?;
+        let f_offset = r.i64()?;
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            subtopology_id: f_subtopology_id,
+            partition: f_partition,
+            offset: f_offset,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(

@@ -80,16 +80,15 @@ impl StreamsGroupHeartbeatResponse {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
-        let mut this = Self::default();
-        this.throttle_time_ms = r.i32()?;
-        this.error_code = r.i16()?;
-        this.error_message = r.nullable_string(flexible)?;
-        this.member_id = r.string(flexible)?;
-        this.member_epoch = r.i32()?;
-        this.heartbeat_interval_ms = r.i32()?;
-        this.acceptable_recovery_lag = r.i32()?;
-        this.task_offset_interval_ms = r.i32()?;
-        this.status = match r.array_len(flexible)? {
+        let f_throttle_time_ms = r.i32()?;
+        let f_error_code = r.i16()?;
+        let f_error_message = r.nullable_string(flexible)?;
+        let f_member_id = r.string(flexible)?;
+        let f_member_epoch = r.i32()?;
+        let f_heartbeat_interval_ms = r.i32()?;
+        let f_acceptable_recovery_lag = r.i32()?;
+        let f_task_offset_interval_ms = r.i32()?;
+        let f_status = match r.array_len(flexible)? {
             None => None,
             Some(n) => {
                 let mut items = vec_with_capacity(n);
@@ -99,7 +98,7 @@ impl StreamsGroupHeartbeatResponse {
                 Some(items)
             }
         };
-        this.active_tasks = match r.array_len(flexible)? {
+        let f_active_tasks = match r.array_len(flexible)? {
             None => None,
             Some(n) => {
                 let mut items = vec_with_capacity(n);
@@ -109,7 +108,7 @@ impl StreamsGroupHeartbeatResponse {
                 Some(items)
             }
         };
-        this.standby_tasks = match r.array_len(flexible)? {
+        let f_standby_tasks = match r.array_len(flexible)? {
             None => None,
             Some(n) => {
                 let mut items = vec_with_capacity(n);
@@ -119,7 +118,7 @@ impl StreamsGroupHeartbeatResponse {
                 Some(items)
             }
         };
-        this.warmup_tasks = match r.array_len(flexible)? {
+        let f_warmup_tasks = match r.array_len(flexible)? {
             None => None,
             Some(n) => {
                 let mut items = vec_with_capacity(n);
@@ -129,8 +128,8 @@ impl StreamsGroupHeartbeatResponse {
                 Some(items)
             }
         };
-        this.endpoint_information_epoch = r.i32()?;
-        this.partitions_by_user_endpoint = match r.array_len(flexible)? {
+        let f_endpoint_information_epoch = r.i32()?;
+        let f_partitions_by_user_endpoint = match r.array_len(flexible)? {
             None => None,
             Some(n) => {
                 let mut items = vec_with_capacity(n);
@@ -140,17 +139,32 @@ impl StreamsGroupHeartbeatResponse {
                 Some(items)
             }
         };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            throttle_time_ms: f_throttle_time_ms,
+            error_code: f_error_code,
+            error_message: f_error_message,
+            member_id: f_member_id,
+            member_epoch: f_member_epoch,
+            heartbeat_interval_ms: f_heartbeat_interval_ms,
+            acceptable_recovery_lag: f_acceptable_recovery_lag,
+            task_offset_interval_ms: f_task_offset_interval_ms,
+            status: f_status,
+            active_tasks: f_active_tasks,
+            standby_tasks: f_standby_tasks,
+            warmup_tasks: f_warmup_tasks,
+            endpoint_information_epoch: f_endpoint_information_epoch,
+            partitions_by_user_endpoint: f_partitions_by_user_endpoint,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -400,20 +414,22 @@ impl Status {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
-        let mut this = Self::default();
-        this.status_code = r.i8()?;
-        this.status_detail = r.string(flexible)?;
+        let f_status_code = r.i8()?;
+        let f_status_detail = r.string(flexible)?;
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            status_code: f_status_code,
+            status_detail: f_status_detail,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -504,23 +520,25 @@ impl TaskIds {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
-        let mut this = Self::default();
-        this.subtopology_id = r.string(flexible)?;
-        this.partitions = {
+        let f_subtopology_id = r.string(flexible)?;
+        let f_partitions = {
             let n = r.array_len_required(flexible)?;
             r.i32_vec(n)?
         };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            subtopology_id: f_subtopology_id,
+            partitions: f_partitions,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -624,9 +642,8 @@ impl EndpointToPartitions {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
-        let mut this = Self::default();
-        this.user_endpoint = Endpoint::decode_body(r, version)?;
-        this.active_partitions = {
+        let f_user_endpoint = Endpoint::decode_body(r, version)?;
+        let f_active_partitions = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -634,7 +651,7 @@ impl EndpointToPartitions {
             }
             items
         };
-        this.standby_partitions = {
+        let f_standby_partitions = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -642,17 +659,21 @@ impl EndpointToPartitions {
             }
             items
         };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            user_endpoint: f_user_endpoint,
+            active_partitions: f_active_partitions,
+            standby_partitions: f_standby_partitions,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -768,20 +789,22 @@ impl Endpoint {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
-        let mut this = Self::default();
-        this.host = r.string(flexible)?;
-        this.port = r.u16()?;
+        let f_host = r.string(flexible)?;
+        let f_port = r.u16()?;
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            host: f_host,
+            port: f_port,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -872,23 +895,25 @@ impl TopicPartition {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
-        let mut this = Self::default();
-        this.topic = r.string(flexible)?;
-        this.partitions = {
+        let f_topic = r.string(flexible)?;
+        let f_partitions = {
             let n = r.array_len_required(flexible)?;
             r.i32_vec(n)?
         };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            topic: f_topic,
+            partitions: f_partitions,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(

@@ -59,20 +59,25 @@ impl SyncGroupRequest {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 4;
-        let mut this = Self::default();
-        this.group_id = r.string(flexible)?;
-        this.generation_id = r.i32()?;
-        this.member_id = r.string(flexible)?;
-        if version >= 3 {
-            this.group_instance_id = r.nullable_string(flexible)?;
-        }
-        if version >= 5 {
-            this.protocol_type = r.nullable_string(flexible)?;
-        }
-        if version >= 5 {
-            this.protocol_name = r.nullable_string(flexible)?;
-        }
-        this.assignments = {
+        let f_group_id = r.string(flexible)?;
+        let f_generation_id = r.i32()?;
+        let f_member_id = r.string(flexible)?;
+        let mut f_group_instance_id = if version >= 3 {
+            r.nullable_string(flexible)?
+        } else {
+            None
+        };
+        let mut f_protocol_type = if version >= 5 {
+            r.nullable_string(flexible)?
+        } else {
+            None
+        };
+        let mut f_protocol_name = if version >= 5 {
+            r.nullable_string(flexible)?
+        } else {
+            None
+        };
+        let f_assignments = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -80,17 +85,25 @@ impl SyncGroupRequest {
             }
             items
         };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            group_id: f_group_id,
+            generation_id: f_generation_id,
+            member_id: f_member_id,
+            group_instance_id: f_group_instance_id,
+            protocol_type: f_protocol_type,
+            protocol_name: f_protocol_name,
+            assignments: f_assignments,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -247,20 +260,22 @@ impl SyncGroupRequestAssignment {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 4;
-        let mut this = Self::default();
-        this.member_id = r.string(flexible)?;
-        this.assignment = r.bytes_field(flexible)?;
+        let f_member_id = r.string(flexible)?;
+        let f_assignment = r.bytes_field(flexible)?;
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            member_id: f_member_id,
+            assignment: f_assignment,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(

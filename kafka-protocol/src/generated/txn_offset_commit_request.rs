@@ -62,21 +62,22 @@ impl TxnOffsetCommitRequest {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 3;
-        let mut this = Self::default();
-        this.transactional_id = r.string(flexible)?;
-        this.group_id = r.string(flexible)?;
-        this.producer_id = r.i64()?;
-        this.producer_epoch = r.i16()?;
-        if version >= 3 {
-            this.generation_id = r.i32()?;
-        }
-        if version >= 3 {
-            this.member_id = r.string(flexible)?;
-        }
-        if version >= 3 {
-            this.group_instance_id = r.nullable_string(flexible)?;
-        }
-        this.topics = {
+        let f_transactional_id = r.string(flexible)?;
+        let f_group_id = r.string(flexible)?;
+        let f_producer_id = r.i64()?;
+        let f_producer_epoch = r.i16()?;
+        let mut f_generation_id = if version >= 3 { r.i32()? } else { -1 };
+        let mut f_member_id = if version >= 3 {
+            r.string(flexible)?
+        } else {
+            String::new()
+        };
+        let mut f_group_instance_id = if version >= 3 {
+            r.nullable_string(flexible)?
+        } else {
+            None
+        };
+        let f_topics = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -84,17 +85,26 @@ impl TxnOffsetCommitRequest {
             }
             items
         };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            transactional_id: f_transactional_id,
+            group_id: f_group_id,
+            producer_id: f_producer_id,
+            producer_epoch: f_producer_epoch,
+            generation_id: f_generation_id,
+            member_id: f_member_id,
+            group_instance_id: f_group_instance_id,
+            topics: f_topics,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -264,9 +274,8 @@ impl TxnOffsetCommitRequestTopic {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 3;
-        let mut this = Self::default();
-        this.name = r.string(flexible)?;
-        this.partitions = {
+        let f_name = r.string(flexible)?;
+        let f_partitions = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -274,17 +283,20 @@ impl TxnOffsetCommitRequestTopic {
             }
             items
         };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            name: f_name,
+            partitions: f_partitions,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -393,24 +405,26 @@ impl TxnOffsetCommitRequestPartition {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 3;
-        let mut this = Self::default();
-        this.partition_index = r.i32()?;
-        this.committed_offset = r.i64()?;
-        if version >= 2 {
-            this.committed_leader_epoch = r.i32()?;
-        }
-        this.committed_metadata = r.nullable_string(flexible)?;
+        let f_partition_index = r.i32()?;
+        let f_committed_offset = r.i64()?;
+        let mut f_committed_leader_epoch = if version >= 2 { r.i32()? } else { -1 };
+        let f_committed_metadata = r.nullable_string(flexible)?;
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            partition_index: f_partition_index,
+            committed_offset: f_committed_offset,
+            committed_leader_epoch: f_committed_leader_epoch,
+            committed_metadata: f_committed_metadata,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(

@@ -47,9 +47,8 @@ impl UpdateFeaturesRequest {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
-        let mut this = Self::default();
-        this.timeout_ms = r.i32()?;
-        this.feature_updates = {
+        let f_timeout_ms = r.i32()?;
+        let f_feature_updates = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -57,20 +56,22 @@ impl UpdateFeaturesRequest {
             }
             items
         };
-        if version >= 1 {
-            this.validate_only = r.bool()?;
-        }
+        let mut f_validate_only = if version >= 1 { r.bool()? } else { false };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            timeout_ms: f_timeout_ms,
+            feature_updates: f_feature_updates,
+            validate_only: f_validate_only,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -193,26 +194,26 @@ impl FeatureUpdateKey {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
-        let mut this = Self::default();
-        this.feature = r.string(flexible)?;
-        this.max_version_level = r.i16()?;
-        if version <= 0 {
-            this.allow_downgrade = r.bool()?;
-        }
-        if version >= 1 {
-            this.upgrade_type = r.i8()?;
-        }
+        let f_feature = r.string(flexible)?;
+        let f_max_version_level = r.i16()?;
+        let mut f_allow_downgrade = if version <= 0 { r.bool()? } else { false };
+        let mut f_upgrade_type = if version >= 1 { r.i8()? } else { 1 };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            feature: f_feature,
+            max_version_level: f_max_version_level,
+            allow_downgrade: f_allow_downgrade,
+            upgrade_type: f_upgrade_type,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(

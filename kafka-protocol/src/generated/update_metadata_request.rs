@@ -62,36 +62,36 @@ impl UpdateMetadataRequest {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 6;
-        let mut this = Self::default();
-        this.controller_id = r.i32()?;
-        if version >= 8 {
-            this.is_k_raft_controller = r.bool()?;
-        }
-        this.controller_epoch = r.i32()?;
-        if version >= 5 {
-            this.broker_epoch = r.i64()?;
-        }
-        if version <= 4 {
-            this.ungrouped_partition_states = {
+        let f_controller_id = r.i32()?;
+        let mut f_is_k_raft_controller = if version >= 8 { r.bool()? } else { false };
+        let mut f_type = 0;
+        let f_controller_epoch = r.i32()?;
+        let mut f_broker_epoch = if version >= 5 { r.i64()? } else { -1 };
+        let mut f_ungrouped_partition_states = if version <= 4 {
+            {
                 let n = r.array_len_required(flexible)?;
                 let mut items = vec_with_capacity(n);
                 for _ in 0..n {
                     items.push(UpdateMetadataPartitionState::decode_body(r, version)?);
                 }
                 items
-            };
-        }
-        if version >= 5 {
-            this.topic_states = {
+            }
+        } else {
+            Vec::new()
+        };
+        let mut f_topic_states = if version >= 5 {
+            {
                 let n = r.array_len_required(flexible)?;
                 let mut items = vec_with_capacity(n);
                 for _ in 0..n {
                     items.push(UpdateMetadataTopicState::decode_body(r, version)?);
                 }
                 items
-            };
-        }
-        this.live_brokers = {
+            }
+        } else {
+            Vec::new()
+        };
+        let f_live_brokers = {
             let n = r.array_len_required(flexible)?;
             let mut items = vec_with_capacity(n);
             for _ in 0..n {
@@ -99,6 +99,7 @@ impl UpdateMetadataRequest {
             }
             items
         };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -106,17 +107,25 @@ impl UpdateMetadataRequest {
                     0 if version >= 8 => {
                         {
                             let r = &mut sub;
-                            this.r#type = r.i8()?;
+                            f_type = r.i8()?;
                         }
                         sub.finish()?;
                     }
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            controller_id: f_controller_id,
+            is_k_raft_controller: f_is_k_raft_controller,
+            r#type: f_type,
+            controller_epoch: f_controller_epoch,
+            broker_epoch: f_broker_epoch,
+            ungrouped_partition_states: f_ungrouped_partition_states,
+            topic_states: f_topic_states,
+            live_brokers: f_live_brokers,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -344,40 +353,53 @@ impl UpdateMetadataPartitionState {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 6;
-        let mut this = Self::default();
-        if version <= 4 {
-            this.topic_name = r.string(flexible)?;
-        }
-        this.partition_index = r.i32()?;
-        this.controller_epoch = r.i32()?;
-        this.leader = r.i32()?;
-        this.leader_epoch = r.i32()?;
-        this.isr = {
+        let mut f_topic_name = if version <= 4 {
+            r.string(flexible)?
+        } else {
+            String::new()
+        };
+        let f_partition_index = r.i32()?;
+        let f_controller_epoch = r.i32()?;
+        let f_leader = r.i32()?;
+        let f_leader_epoch = r.i32()?;
+        let f_isr = {
             let n = r.array_len_required(flexible)?;
             r.i32_vec(n)?
         };
-        this.zk_version = r.i32()?;
-        this.replicas = {
+        let f_zk_version = r.i32()?;
+        let f_replicas = {
             let n = r.array_len_required(flexible)?;
             r.i32_vec(n)?
         };
-        if version >= 4 {
-            this.offline_replicas = {
+        let mut f_offline_replicas = if version >= 4 {
+            {
                 let n = r.array_len_required(flexible)?;
                 r.i32_vec(n)?
-            };
-        }
+            }
+        } else {
+            Vec::new()
+        };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            topic_name: f_topic_name,
+            partition_index: f_partition_index,
+            controller_epoch: f_controller_epoch,
+            leader: f_leader,
+            leader_epoch: f_leader_epoch,
+            isr: f_isr,
+            zk_version: f_zk_version,
+            replicas: f_replicas,
+            offline_replicas: f_offline_replicas,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -544,34 +566,39 @@ impl UpdateMetadataTopicState {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 6;
-        let mut this = Self::default();
-        if version >= 5 {
-            this.topic_name = r.string(flexible)?;
-        }
-        if version >= 7 {
-            this.topic_id = r.uuid()?;
-        }
-        if version >= 5 {
-            this.partition_states = {
+        let mut f_topic_name = if version >= 5 {
+            r.string(flexible)?
+        } else {
+            String::new()
+        };
+        let mut f_topic_id = if version >= 7 { r.uuid()? } else { Uuid::ZERO };
+        let mut f_partition_states = if version >= 5 {
+            {
                 let n = r.array_len_required(flexible)?;
                 let mut items = vec_with_capacity(n);
                 for _ in 0..n {
                     items.push(UpdateMetadataPartitionState::decode_body(r, version)?);
                 }
                 items
-            };
-        }
+            }
+        } else {
+            Vec::new()
+        };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            topic_name: f_topic_name,
+            topic_id: f_topic_id,
+            partition_states: f_partition_states,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -714,38 +741,47 @@ impl UpdateMetadataBroker {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 6;
-        let mut this = Self::default();
-        this.id = r.i32()?;
-        if version <= 0 {
-            this.v0_host = r.string(flexible)?;
-        }
-        if version <= 0 {
-            this.v0_port = r.i32()?;
-        }
-        if version >= 1 {
-            this.endpoints = {
+        let f_id = r.i32()?;
+        let mut f_v0_host = if version <= 0 {
+            r.string(flexible)?
+        } else {
+            String::new()
+        };
+        let mut f_v0_port = if version <= 0 { r.i32()? } else { 0 };
+        let mut f_endpoints = if version >= 1 {
+            {
                 let n = r.array_len_required(flexible)?;
                 let mut items = vec_with_capacity(n);
                 for _ in 0..n {
                     items.push(UpdateMetadataEndpoint::decode_body(r, version)?);
                 }
                 items
-            };
-        }
-        if version >= 2 {
-            this.rack = r.nullable_string(flexible)?;
-        }
+            }
+        } else {
+            Vec::new()
+        };
+        let mut f_rack = if version >= 2 {
+            r.nullable_string(flexible)?
+        } else {
+            Some(String::new())
+        };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            id: f_id,
+            v0_host: f_v0_host,
+            v0_port: f_v0_port,
+            endpoints: f_endpoints,
+            rack: f_rack,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(
@@ -887,30 +923,34 @@ impl UpdateMetadataEndpoint {
     )]
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = version >= 6;
-        let mut this = Self::default();
-        if version >= 1 {
-            this.port = r.i32()?;
-        }
-        if version >= 1 {
-            this.host = r.string(flexible)?;
-        }
-        if version >= 3 {
-            this.listener = r.string(flexible)?;
-        }
-        if version >= 1 {
-            this.security_protocol = r.i16()?;
-        }
+        let mut f_port = if version >= 1 { r.i32()? } else { 0 };
+        let mut f_host = if version >= 1 {
+            r.string(flexible)?
+        } else {
+            String::new()
+        };
+        let mut f_listener = if version >= 3 {
+            r.string(flexible)?
+        } else {
+            String::new()
+        };
+        let mut f_security_protocol = if version >= 1 { r.i16()? } else { 0 };
+        let mut unknown_tagged_fields = Vec::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
                 match tag {
-                    _ => this
-                        .unknown_tagged_fields
-                        .push(TaggedFieldsReader::raw(tag, sub)?),
+                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),
                 }
             }
         }
-        Ok(this)
+        Ok(Self {
+            port: f_port,
+            host: f_host,
+            listener: f_listener,
+            security_protocol: f_security_protocol,
+            unknown_tagged_fields,
+        })
     }
 
     #[allow(

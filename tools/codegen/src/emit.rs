@@ -373,11 +373,6 @@ fn emit_struct(ctx: &Ctx<'_>, s: &MStruct, out: &mut String) -> Result<()> {
     writeln!(out, "        }}\n    }}\n}}\n")?;
 
     let flexible_cond = cond(msg.flexible, msg.valid);
-    let regular: Vec<&MField> = fields
-        .iter()
-        .copied()
-        .filter(|f| f.present & !f.tagged != 0)
-        .collect();
     let mut tagged: Vec<&MField> = fields.iter().copied().filter(|f| f.tagged != 0).collect();
     tagged.sort_by_key(|f| f.tag);
 
@@ -402,18 +397,27 @@ fn emit_struct(ctx: &Ctx<'_>, s: &MStruct, out: &mut String) -> Result<()> {
         "    fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {{"
     )?;
     writeln!(out, "        let flexible = {flexible_cond};")?;
-    writeln!(out, "        let mut this = Self::default();")?;
-    for f in &regular {
+    // Each field decodes into a local and the struct is built once at the end: no default
+    // values constructed and then dropped on the hot path.
+    let local = |f: &MField| format!("f_{}", snake(&f.name));
+    for f in &fields {
         let c = cond(f.present & !f.tagged, msg.valid);
-        let ident = field_ident(&f.name);
         let dec = decode_field(ctx, f);
-        if c == "true" {
-            writeln!(out, "        this.{ident} = {dec};")?;
+        let l = local(f);
+        if f.present & !f.tagged == 0 {
+            writeln!(out, "        let mut {l} = {};", default_expr(f)?)?;
+        } else if c == "true" && f.tagged == 0 {
+            writeln!(out, "        let {l} = {dec};")?;
         } else {
-            writeln!(out, "        if {c} {{ this.{ident} = {dec}; }}")?;
+            writeln!(
+                out,
+                "        let mut {l} = if {c} {{ {dec} }} else {{ {} }};",
+                default_expr(f)?
+            )?;
         }
     }
     if has_tagged_section {
+        writeln!(out, "        let mut unknown_tagged_fields = Vec::new();")?;
         writeln!(out, "        if flexible {{")?;
         writeln!(
             out,
@@ -431,21 +435,28 @@ fn emit_struct(ctx: &Ctx<'_>, s: &MStruct, out: &mut String) -> Result<()> {
             } else {
                 format!(" if {c}")
             };
-            let ident = field_ident(&f.name);
             let dec = decode_field(ctx, f);
             writeln!(
                 out,
-                "                    {}{guard} => {{ {{ let r = &mut sub; this.{ident} = {dec}; }} sub.finish()?; }}",
-                f.tag.unwrap_or(0)
+                "                    {}{guard} => {{ {{ let r = &mut sub; {} = {dec}; }} sub.finish()?; }}",
+                f.tag.unwrap_or(0),
+                local(f)
             )?;
         }
         writeln!(
             out,
-            "                    _ => this.unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),"
+            "                    _ => unknown_tagged_fields.push(TaggedFieldsReader::raw(tag, sub)?),"
         )?;
         writeln!(out, "                }}\n            }}\n        }}")?;
     }
-    writeln!(out, "        Ok(this)\n    }}\n")?;
+    writeln!(out, "        Ok(Self {{")?;
+    for f in &fields {
+        writeln!(out, "            {}: {},", field_ident(&f.name), local(f))?;
+    }
+    if has_tagged_section {
+        writeln!(out, "            unknown_tagged_fields,")?;
+    }
+    writeln!(out, "        }})\n    }}\n")?;
 
     // encode
     writeln!(
