@@ -228,6 +228,11 @@ impl Client {
         self.inner.stale.store(true, Ordering::Release);
     }
 
+    /// Whether metadata was invalidated since the last refresh.
+    pub fn metadata_is_stale(&self) -> bool {
+        self.inner.stale.load(Ordering::Acquire)
+    }
+
     /// Refreshes metadata for the topics of interest if it was invalidated or is older than
     /// `metadata.max.age.ms`.
     pub async fn maybe_refresh(&self) -> Result<Arc<Cluster>> {

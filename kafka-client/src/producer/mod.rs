@@ -1,1 +1,248 @@
-//! Producer.
+//! The producer: batching per partition, compression, acks, Java-identical partitioning, and
+//! idempotence (on by default) so that retries never duplicate or reorder records.
+//!
+//! ```no_run
+//! # async fn demo() -> kafka_client::Result<()> {
+//! use kafka_client::producer::{Producer, ProducerRecord};
+//! use kafka_client::ProducerConfig;
+//! let producer = Producer::connect(ProducerConfig::new("127.0.0.1:9092")).await?;
+//! let delivery = producer.send(ProducerRecord::new("events", "hello").key("k")).await?;
+//! let meta = delivery.await?;
+//! println!("{}-{}@{}", meta.topic, meta.partition, meta.offset);
+//! producer.close().await;
+//! # Ok(()) }
+//! ```
+
+mod accumulator;
+mod batch;
+mod murmur2;
+mod partitioner;
+mod record;
+mod sender;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use tokio::sync::{mpsc, oneshot, Semaphore};
+
+pub use accumulator::{
+    Accumulator, AccumulatorConfig, Completion, DrainedBatch, DrainedRequest, PartitionOutcome,
+    ProducerIdNeed,
+};
+pub use batch::{ProducerBatch, TopicPartition};
+pub use murmur2::{murmur2, partition_for_key, to_positive};
+pub use partitioner::{keyed_partition, Partitioner, StickyPartitioner};
+pub use record::{ProducerRecord, RecordMetadata};
+
+use crate::client::Client;
+use crate::config::ProducerConfig;
+use crate::error::{KafkaError, Result};
+use sender::{Command, Notify, Sender, Token};
+
+/// Bytes a batch header adds to a record (KIP-98 v2 header).
+const BATCH_OVERHEAD: usize = 61;
+
+/// A Kafka producer. Cheap to clone; all clones share one buffer and one I/O task.
+#[derive(Debug, Clone)]
+pub struct Producer {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    client: Client,
+    config: ProducerConfig,
+    tx: mpsc::UnboundedSender<Command>,
+    memory: Arc<Semaphore>,
+    partitioner: Option<Arc<dyn Partitioner>>,
+}
+
+/// Resolves to where the record was written, or why it was not.
+#[derive(Debug)]
+pub struct DeliveryFuture {
+    rx: oneshot::Receiver<Result<RecordMetadata>>,
+}
+
+impl Future for DeliveryFuture {
+    type Output = Result<RecordMetadata>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.rx)
+            .poll(cx)
+            .map(|r| r.unwrap_or(Err(KafkaError::Closed)))
+    }
+}
+
+impl Producer {
+    /// Validates the config and connects a new client.
+    pub async fn connect(mut config: ProducerConfig) -> Result<Self> {
+        config.validate()?;
+        let client = Client::connect(config.client.clone()).await?;
+        Self::with_client(client, config, None)
+    }
+
+    /// A producer over an existing client, optionally with a custom partitioner.
+    pub fn with_client(
+        client: Client,
+        mut config: ProducerConfig,
+        partitioner: Option<Arc<dyn Partitioner>>,
+    ) -> Result<Self> {
+        config.validate()?;
+        let permits = config.buffer_memory.min(Semaphore::MAX_PERMITS);
+        let memory = Arc::new(Semaphore::new(permits));
+        let (tx, rx) = mpsc::unbounded_channel();
+        let sender = Sender::new(client.clone(), config.clone(), memory.clone());
+        tokio::spawn(sender.run(rx));
+        Ok(Self {
+            inner: Arc::new(Inner {
+                client,
+                config,
+                tx,
+                memory,
+                partitioner,
+            }),
+        })
+    }
+
+    /// The effective configuration (after validation, e.g. with idempotence settled).
+    pub fn config(&self) -> &ProducerConfig {
+        &self.inner.config
+    }
+
+    /// The client underneath.
+    pub fn client(&self) -> &Client {
+        &self.inner.client
+    }
+
+    /// Queues a record. Waits (up to `max.block.ms`) for the topic's metadata and for buffer
+    /// space; the returned future resolves when the record is acknowledged. Records of one
+    /// partition are delivered in the order of `send` calls.
+    pub async fn send(&self, record: ProducerRecord) -> Result<DeliveryFuture> {
+        let (tx, rx) = oneshot::channel();
+        self.enqueue(record, Notify::Future(tx)).await?;
+        Ok(DeliveryFuture { rx })
+    }
+
+    /// Queues a record; `callback` runs (on the producer's I/O task: keep it short) with the
+    /// result.
+    pub async fn send_with_callback(
+        &self,
+        record: ProducerRecord,
+        callback: impl FnOnce(Result<RecordMetadata>) + Send + 'static,
+    ) -> Result<()> {
+        self.enqueue(record, Notify::Callback(Box::new(callback)))
+            .await
+    }
+
+    async fn enqueue(&self, record: ProducerRecord, notify: Notify) -> Result<()> {
+        let cfg = &self.inner.config;
+        let start = Instant::now();
+        let size = record.estimated_size();
+        if size + BATCH_OVERHEAD > cfg.max_request_size {
+            return Err(KafkaError::RecordTooLarge {
+                size: size + BATCH_OVERHEAD,
+                limit: cfg.max_request_size,
+                property: "max.request.size",
+            });
+        }
+        if size > cfg.buffer_memory {
+            return Err(KafkaError::RecordTooLarge {
+                size,
+                limit: cfg.buffer_memory,
+                property: "buffer.memory",
+            });
+        }
+        let topic = self.topic(&record.topic, cfg.max_block).await?;
+        let partition = match record.partition {
+            Some(p) => {
+                if p < 0 || p as usize >= topic.partitions.len() {
+                    return Err(KafkaError::InvalidArgument(format!(
+                        "partition {p} of topic {} does not exist ({} partitions)",
+                        record.topic,
+                        topic.partitions.len()
+                    )));
+                }
+                Some(p)
+            }
+            None => self
+                .inner
+                .partitioner
+                .as_ref()
+                .and_then(|p| p.partition(&topic, record.key.as_deref(), record.value.as_deref()))
+                .or_else(|| match (&record.key, cfg.partitioner_ignore_keys) {
+                    (Some(k), false) => Some(keyed_partition(&topic, k)),
+                    _ => None,
+                }),
+        };
+        let left = cfg.max_block.saturating_sub(start.elapsed());
+        let permits = u32::try_from(size).unwrap_or(u32::MAX);
+        let memory = self.inner.memory.clone();
+        match tokio::time::timeout(left, memory.acquire_many_owned(permits)).await {
+            Ok(Ok(p)) => p.forget(),
+            Ok(Err(_)) => return Err(KafkaError::Closed),
+            Err(_) => {
+                return Err(KafkaError::Timeout {
+                    what: format!("waiting for {size} bytes of buffer.memory"),
+                    after: cfg.max_block,
+                })
+            }
+        }
+        let token = Token {
+            notify,
+            memory: permits,
+        };
+        let cmd = Command::Append {
+            topic,
+            partition,
+            record,
+            token,
+        };
+        if let Err(mpsc::error::SendError(cmd)) = self.inner.tx.send(cmd) {
+            if let Command::Append { token, .. } = cmd {
+                self.inner.memory.add_permits(token.memory as usize);
+            }
+            return Err(KafkaError::Closed);
+        }
+        Ok(())
+    }
+
+    async fn topic(
+        &self,
+        name: &str,
+        timeout: Duration,
+    ) -> Result<Arc<crate::metadata::TopicInfo>> {
+        // Fast path: known topic with all leaders, without touching the refresh machinery.
+        if let Some(t) = self.inner.client.cluster().topic(name) {
+            if !t.partitions.is_empty() {
+                return Ok(t.clone());
+            }
+        }
+        self.inner.client.topic(name, timeout).await
+    }
+
+    /// Sends everything buffered now (ignoring `linger.ms`) and waits until all records sent
+    /// before this call are acknowledged or failed.
+    pub async fn flush(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.inner.tx.send(Command::Flush(tx)).is_ok() {
+            let _ = rx.await;
+        }
+    }
+
+    /// Delivers everything buffered and in flight (up to `delivery.timeout.ms`), then stops the
+    /// I/O task. Records still unsent then fail with [`KafkaError::Closed`].
+    pub async fn close(&self) {
+        self.close_timeout(self.inner.config.delivery_timeout).await;
+    }
+
+    /// As [`close`](Self::close), giving up after `timeout`.
+    pub async fn close_timeout(&self, timeout: Duration) {
+        let (tx, rx) = oneshot::channel();
+        if self.inner.tx.send(Command::Close(timeout, tx)).is_ok() {
+            let _ = rx.await;
+        }
+    }
+}

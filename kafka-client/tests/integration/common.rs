@@ -74,3 +74,113 @@ where
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// The Java classpath of the broker distribution (tools included).
+pub fn java_classpath() -> String {
+    let out = Command::new(repo().join("scripts/kafka"))
+        .arg("java-classpath")
+        .output()
+        .expect("scripts/kafka java-classpath");
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+/// One record as the Java console consumer printed it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Consumed {
+    pub partition: i32,
+    pub offset: i64,
+    pub key: String,
+    pub value: String,
+}
+
+/// Reads `expected` records of the topics matching `include` (a Java regex) from the
+/// beginning with the Java `ConsoleConsumer`, so that what we wrote is checked by the reference
+/// implementation's decoder.
+pub fn java_consume(include: &str, expected: usize) -> Vec<Consumed> {
+    let out = Command::new("java")
+        .args([
+            "-cp",
+            &java_classpath(),
+            "org.apache.kafka.tools.consumer.ConsoleConsumer",
+            "--bootstrap-server",
+            BOOTSTRAP,
+            "--include",
+            include,
+            "--from-beginning",
+            "--max-messages",
+            &expected.to_string(),
+            "--timeout-ms",
+            "20000",
+            "--formatter-property",
+            "print.partition=true",
+            "--formatter-property",
+            "print.offset=true",
+            "--formatter-property",
+            "print.key=true",
+            "--formatter-property",
+            "key.separator=|",
+        ])
+        .output()
+        .expect("run the Java console consumer");
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .filter_map(|l| {
+            // Partition:0|Offset:12|key|value
+            let mut it = l.splitn(4, '|');
+            let p = it.next()?.strip_prefix("Partition:")?.parse().ok()?;
+            let o = it.next()?.strip_prefix("Offset:")?.parse().ok()?;
+            Some(Consumed {
+                partition: p,
+                offset: o,
+                key: it.next()?.to_owned(),
+                value: it.next()?.to_owned(),
+            })
+        })
+        .collect()
+}
+
+/// Java's partition for `key` among `n`, from the oracle (`murmur2 <hex> <n>`), for many keys
+/// in one JVM.
+pub fn java_partitions(keys: &[String], n: i32) -> Vec<i32> {
+    use std::io::Write;
+    let root = repo();
+    let build = Command::new("bash")
+        .arg(root.join("tools/java-oracle/build.sh"))
+        .output()
+        .expect("build the Java oracle");
+    assert!(
+        build.status.success(),
+        "{}",
+        String::from_utf8_lossy(&build.stderr)
+    );
+    let cp = format!(
+        "{}:{}/*",
+        root.join(".cache/java-oracle/oracle.jar").display(),
+        root.join(".cache/java-oracle/lib-4.3.1").display()
+    );
+    let mut child = Command::new("java")
+        .args(["-cp", &cp, "kafkars.oracle.Oracle"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start the oracle");
+    let mut input = String::new();
+    for k in keys {
+        let hex: String = k.bytes().map(|b| format!("{b:02x}")).collect();
+        input.push_str(&format!("murmur2 {hex} {n}\n"));
+    }
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| l.strip_prefix("ok ").expect(l).parse().unwrap())
+        .collect()
+}

@@ -6,3 +6,4 @@
 mod admin;
 mod common;
 mod connection;
+mod produce;

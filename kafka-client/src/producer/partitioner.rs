@@ -1,0 +1,157 @@
+//! Choosing a partition: explicit, pluggable, keyed (murmur2, as Java), or the built-in
+//! uniform sticky strategy for null keys (KIP-480, KIP-794).
+
+use std::collections::HashMap;
+use std::fmt::Debug;
+
+use super::murmur2::partition_for_key;
+use crate::metadata::TopicInfo;
+
+/// A custom partitioner. Returning `None` falls back to the built-in behaviour (murmur2 for
+/// keyed records, sticky for the rest), as a Java partitioner returning -1 would with
+/// `partitioner.class` unset.
+pub trait Partitioner: Send + Sync + Debug {
+    /// The partition for a record of `topic` with `key` (`None`: no key).
+    fn partition(&self, topic: &TopicInfo, key: Option<&[u8]>, value: Option<&[u8]>)
+        -> Option<i32>;
+}
+
+/// The built-in choice for keyed records: `toPositive(murmur2(key)) % partitions` over all
+/// partitions (available or not, so a key always maps to the same partition).
+pub fn keyed_partition(topic: &TopicInfo, key: &[u8]) -> i32 {
+    partition_for_key(key, topic.partitions.len() as i32)
+}
+
+/// KIP-794's uniform sticky partitioner: null-key records stick to one partition until
+/// `batch.size` bytes went to it, then move to another chosen at random among partitions with
+/// a leader. Switching by bytes produced (not by batch completion, KIP-480's rule) spreads data
+/// evenly even when one broker is slow, which KIP-794 found skewed load toward slow brokers.
+#[derive(Debug, Default)]
+pub struct StickyPartitioner {
+    batch_size: usize,
+    topics: HashMap<String, Sticky>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Sticky {
+    partition: i32,
+    produced: usize,
+}
+
+impl StickyPartitioner {
+    /// A partitioner switching after `batch_size` bytes.
+    pub fn new(batch_size: usize) -> Self {
+        Self {
+            batch_size: batch_size.max(1),
+            topics: HashMap::new(),
+        }
+    }
+
+    /// The current sticky partition of `topic`, choosing one if there is none.
+    pub fn partition(&mut self, topic: &TopicInfo) -> i32 {
+        if let Some(s) = self.topics.get(&topic.name) {
+            if (s.partition as usize) < topic.partitions.len() {
+                return s.partition;
+            }
+        }
+        let p = Self::pick(topic, None);
+        self.topics.insert(
+            topic.name.clone(),
+            Sticky {
+                partition: p,
+                produced: 0,
+            },
+        );
+        p
+    }
+
+    /// Records `bytes` appended to `partition` of `topic`; moves on after `batch.size`.
+    pub fn on_append(&mut self, topic: &TopicInfo, partition: i32, bytes: usize) {
+        let batch_size = self.batch_size;
+        let Some(s) = self.topics.get_mut(&topic.name) else {
+            return;
+        };
+        if s.partition != partition {
+            return;
+        }
+        s.produced += bytes;
+        if s.produced >= batch_size {
+            s.partition = Self::pick(topic, Some(partition));
+            s.produced = 0;
+        }
+    }
+
+    /// A random available partition, different from `previous` when there is a choice.
+    fn pick(topic: &TopicInfo, previous: Option<i32>) -> i32 {
+        let available: Vec<i32> = topic
+            .available_partitions()
+            .map(|p| p.partition)
+            .filter(|p| Some(*p) != previous)
+            .collect();
+        if !available.is_empty() {
+            return available[fastrand::usize(..available.len())];
+        }
+        let n = topic.partitions.len().max(1);
+        if n > 1 {
+            if let Some(prev) = previous {
+                // All others unavailable: any other partition still spreads load.
+                let r = fastrand::usize(..n - 1) as i32;
+                return if r >= prev { r + 1 } else { r };
+            }
+        }
+        previous.unwrap_or_else(|| fastrand::usize(..n) as i32)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metadata::PartitionInfo;
+    use kafka_protocol::ErrorCode;
+
+    fn topic(n: i32, leaderless: &[i32]) -> TopicInfo {
+        TopicInfo {
+            name: "t".into(),
+            id: Default::default(),
+            is_internal: false,
+            partitions: (0..n)
+                .map(|p| PartitionInfo {
+                    partition: p,
+                    leader: if leaderless.contains(&p) { -1 } else { 1 },
+                    leader_epoch: 0,
+                    replicas: vec![1],
+                    isr: vec![1],
+                    offline: vec![],
+                    error: ErrorCode::NONE,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn keyed_records_follow_murmur2_over_all_partitions() {
+        assert_eq!(keyed_partition(&topic(6, &[0, 1, 2]), b"key"), 1);
+    }
+
+    #[test]
+    fn sticky_switches_after_batch_size_and_skips_leaderless() {
+        let t = topic(4, &[2]);
+        let mut s = StickyPartitioner::new(100);
+        let first = s.partition(&t);
+        assert_ne!(first, 2);
+        s.on_append(&t, first, 60);
+        assert_eq!(s.partition(&t), first, "still under batch.size");
+        s.on_append(&t, first, 60);
+        let second = s.partition(&t);
+        assert_ne!(second, first, "moved after batch.size bytes");
+        assert_ne!(second, 2, "never to a partition without leader");
+        // Over many switches every available partition is used.
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..200 {
+            let p = s.partition(&t);
+            seen.insert(p);
+            s.on_append(&t, p, 100);
+        }
+        assert_eq!(seen.len(), 3, "{seen:?}");
+    }
+}

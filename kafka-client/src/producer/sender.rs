@@ -1,0 +1,663 @@
+//! The producer's I/O task: feeds appends into the [`Accumulator`], drains ready batches into
+//! produce requests per leader, and feeds answers back. Everything slow (connecting, metadata,
+//! producer ids, waiting for responses) runs in spawned tasks that report back through one
+//! channel, so the loop itself never blocks.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use kafka_protocol::codec::Uuid;
+use kafka_protocol::generated::produce_request::{PartitionProduceData, TopicProduceData};
+use kafka_protocol::generated::{InitProducerIdRequest, ProduceRequest, ProduceResponse};
+use kafka_protocol::ErrorCode;
+use tokio::sync::{mpsc, oneshot, Semaphore};
+use tracing::{debug, warn};
+
+use super::accumulator::{
+    Accumulator, AccumulatorConfig, Completion, DrainedRequest, PartitionOutcome, ProducerIdNeed,
+};
+use super::batch::TopicPartition;
+use super::partitioner::StickyPartitioner;
+use super::record::{ProducerRecord, RecordMetadata};
+use crate::client::Client;
+use crate::config::{Acks, ProducerConfig};
+use crate::error::{KafkaError, Result};
+use crate::metadata::TopicInfo;
+use crate::net::{Backoff, BrokerConnection};
+
+/// How a record's result is delivered.
+pub(crate) enum Notify {
+    Future(oneshot::Sender<Result<RecordMetadata>>),
+    Callback(Box<dyn FnOnce(Result<RecordMetadata>) + Send>),
+}
+
+/// A record's completion token: whom to notify and how much `buffer.memory` to give back.
+pub(crate) struct Token {
+    pub(crate) notify: Notify,
+    pub(crate) memory: u32,
+}
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Token")
+            .field("memory", &self.memory)
+            .finish()
+    }
+}
+
+pub(crate) enum Command {
+    Append {
+        topic: Arc<TopicInfo>,
+        partition: Option<i32>,
+        record: ProducerRecord,
+        token: Token,
+    },
+    Flush(oneshot::Sender<()>),
+    Close(Duration, oneshot::Sender<()>),
+}
+
+enum Event {
+    Connected(i32, Result<Arc<BrokerConnection>>),
+    Response {
+        node: i32,
+        batches: Vec<(u64, TopicPartition)>,
+        result: Result<Option<ProduceResponse>>,
+    },
+    ProducerId(Result<(i64, i16)>),
+    MetadataDone,
+}
+
+pub(crate) struct Sender {
+    client: Client,
+    config: ProducerConfig,
+    acc: Accumulator<Token>,
+    sticky: StickyPartitioner,
+    memory: Arc<Semaphore>,
+    conns: HashMap<i32, Arc<BrokerConnection>>,
+    connecting: HashSet<i32>,
+    node_in_flight: HashMap<i32, usize>,
+    events_tx: mpsc::UnboundedSender<Event>,
+    events_rx: mpsc::UnboundedReceiver<Event>,
+    flush_waiters: Vec<(u64, oneshot::Sender<()>)>,
+    closing: Option<(Instant, oneshot::Sender<()>)>,
+    producer_id_pending: bool,
+    metadata_pending: bool,
+    metadata_backoff: Backoff,
+    last_metadata: Option<Instant>,
+    topic_ids: HashMap<Arc<str>, Uuid>,
+}
+
+impl Sender {
+    pub(crate) fn new(client: Client, config: ProducerConfig, memory: Arc<Semaphore>) -> Self {
+        let (events_tx, events_rx) = mpsc::unbounded_channel();
+        let acc = Accumulator::new(AccumulatorConfig {
+            batch_size: config.batch_size,
+            linger: config.linger,
+            max_request_size: config.max_request_size,
+            compression: config.compression,
+            idempotent: config.enable_idempotence,
+            retries: config.retries,
+            retry_backoff: config.client.retry_backoff,
+            retry_backoff_max: config.client.retry_backoff_max,
+            delivery_timeout: config.delivery_timeout,
+        });
+        Self {
+            sticky: StickyPartitioner::new(config.batch_size),
+            metadata_backoff: Backoff::new(
+                config.client.retry_backoff,
+                config.client.retry_backoff_max,
+            ),
+            client,
+            config,
+            acc,
+            memory,
+            conns: HashMap::new(),
+            connecting: HashSet::new(),
+            node_in_flight: HashMap::new(),
+            events_tx,
+            events_rx,
+            flush_waiters: Vec::new(),
+            closing: None,
+            producer_id_pending: false,
+            metadata_pending: false,
+            last_metadata: None,
+            topic_ids: HashMap::new(),
+        }
+    }
+
+    pub(crate) async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
+        let mut commands_open = true;
+        loop {
+            let wake = self.next_wake();
+            let sleep = async {
+                match wake {
+                    Some(t) => tokio::time::sleep_until(t.into()).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                cmd = commands.recv(), if commands_open => match cmd {
+                    Some(cmd) => {
+                        self.command(cmd);
+                        // Take what is queued in one go: fewer loop turns under load.
+                        for _ in 0..4096 {
+                            match commands.try_recv() {
+                                Ok(cmd) => self.command(cmd),
+                                Err(_) => break,
+                            }
+                        }
+                    }
+                    None => {
+                        // Every Producer handle is gone: deliver what is buffered, then stop.
+                        commands_open = false;
+                        if self.closing.is_none() {
+                            let (tx, _) = oneshot::channel();
+                            self.begin_close(self.config.delivery_timeout, tx);
+                        }
+                    }
+                },
+                Some(ev) = self.events_rx.recv() => {
+                    self.event(ev);
+                    while let Ok(ev) = self.events_rx.try_recv() {
+                        self.event(ev);
+                    }
+                }
+                () = sleep => {}
+            }
+            if self.step() {
+                break;
+            }
+        }
+        if let Some((_, tx)) = self.closing.take() {
+            let _ = tx.send(());
+        }
+    }
+
+    fn next_wake(&self) -> Option<Instant> {
+        let mut t = self.acc.poll_timeout();
+        if let Some((deadline, _)) = &self.closing {
+            t = Some(t.map_or(*deadline, |x| x.min(*deadline)));
+        }
+        if !self.acc.is_empty() && !self.metadata_pending {
+            // Periodic re-check while records wait for a leader or a connection.
+            let soon = Instant::now() + self.config.client.retry_backoff;
+            t = Some(t.map_or(soon, |x| x.min(soon)));
+        }
+        t
+    }
+
+    fn command(&mut self, cmd: Command) {
+        match cmd {
+            Command::Append {
+                topic,
+                partition,
+                record,
+                token,
+            } => {
+                if self.closing.is_some() {
+                    complete(&self.memory, token, Err(KafkaError::Closed));
+                    return;
+                }
+                let partition = partition.unwrap_or_else(|| self.sticky.partition(&topic));
+                let name: Arc<str> = self
+                    .topic_ids
+                    .get_key_value(topic.name.as_str())
+                    .map(|(k, _)| k.clone())
+                    .unwrap_or_else(|| Arc::from(topic.name.as_str()));
+                self.topic_ids.insert(name.clone(), topic.id);
+                let tp = TopicPartition {
+                    topic: name,
+                    partition,
+                };
+                let ts = record.timestamp.unwrap_or_else(now_ms);
+                let size = token.memory as usize;
+                let r = self.acc.append(
+                    &tp,
+                    ts,
+                    record.key.as_deref(),
+                    record.value.as_deref(),
+                    &record.headers,
+                    size,
+                    token,
+                    Instant::now(),
+                );
+                if let Err(e) = r {
+                    warn!(error = %e, "append failed");
+                }
+                if record.partition.is_none() {
+                    self.sticky.on_append(&topic, partition, size);
+                }
+            }
+            Command::Flush(tx) => {
+                let mark = self.acc.begin_flush();
+                self.flush_waiters.push((mark, tx));
+            }
+            Command::Close(timeout, tx) => self.begin_close(timeout, tx),
+        }
+    }
+
+    fn begin_close(&mut self, timeout: Duration, tx: oneshot::Sender<()>) {
+        self.acc.begin_flush();
+        self.closing = Some((Instant::now() + timeout, tx));
+    }
+
+    fn event(&mut self, ev: Event) {
+        match ev {
+            Event::Connected(node, r) => {
+                self.connecting.remove(&node);
+                match r {
+                    Ok(c) => {
+                        self.conns.insert(node, c);
+                    }
+                    Err(e) => {
+                        debug!(node, error = %e, "producer could not connect");
+                        self.client.invalidate_metadata();
+                    }
+                }
+            }
+            Event::Response {
+                node,
+                batches,
+                result,
+            } => {
+                if let Some(n) = self.node_in_flight.get_mut(&node) {
+                    *n = n.saturating_sub(1);
+                }
+                self.response(node, batches, result);
+            }
+            Event::ProducerId(r) => {
+                self.producer_id_pending = false;
+                match r {
+                    Ok((id, epoch)) => {
+                        debug!(id, epoch, "producer id");
+                        self.acc.set_producer(id, epoch);
+                    }
+                    Err(e) => {
+                        // Not retriable (e.g. not authorized): nothing can be sent.
+                        warn!(error = %e, "InitProducerId failed");
+                        let done = self.acc.abort_waiting(&e);
+                        self.finish(done);
+                    }
+                }
+            }
+            Event::MetadataDone => {
+                self.metadata_pending = false;
+                self.last_metadata = Some(Instant::now());
+            }
+        }
+    }
+
+    fn response(
+        &mut self,
+        node: i32,
+        batches: Vec<(u64, TopicPartition)>,
+        result: Result<Option<ProduceResponse>>,
+    ) {
+        let now = Instant::now();
+        let mut done = Vec::new();
+        match result {
+            Ok(None) => {
+                // acks=0: written, nothing more is known.
+                for (id, _) in batches {
+                    done.extend(
+                        self.acc
+                            .handle_outcome(id, Ok(PartitionOutcome::ok(-1)), now),
+                    );
+                }
+            }
+            Ok(Some(resp)) => {
+                for (id, tp) in batches {
+                    let tid = self.topic_ids.get(&tp.topic).copied().unwrap_or(Uuid::ZERO);
+                    let part = resp
+                        .responses
+                        .iter()
+                        .filter(|t| t.name == *tp.topic || (tid != Uuid::ZERO && t.topic_id == tid))
+                        .flat_map(|t| t.partition_responses.iter())
+                        .find(|p| p.index == tp.partition);
+                    let outcome = match part {
+                        Some(p) => {
+                            let code = ErrorCode(p.error_code);
+                            if crate::error::is_metadata_error(code) {
+                                self.client.invalidate_metadata();
+                            }
+                            Ok(PartitionOutcome {
+                                error_code: p.error_code,
+                                error_message: p.error_message.clone(),
+                                base_offset: p.base_offset,
+                                log_append_time: p.log_append_time_ms,
+                            })
+                        }
+                        None => Err(KafkaError::Protocol(format!("no answer for {tp}"))),
+                    };
+                    done.extend(self.acc.handle_outcome(id, outcome, now));
+                }
+            }
+            Err(e) => {
+                debug!(node, error = %e, "produce request failed");
+                if matches!(
+                    e,
+                    KafkaError::Connection { .. } | KafkaError::Timeout { .. }
+                ) {
+                    self.conns.remove(&node);
+                    self.client.invalidate_metadata();
+                }
+                for (id, _) in batches {
+                    done.extend(self.acc.handle_outcome(id, Err(e.clone()), now));
+                }
+            }
+        }
+        self.finish(done);
+    }
+
+    fn finish(&mut self, done: Vec<Completion<Token>>) {
+        for (token, r) in done {
+            complete(&self.memory, token, r);
+        }
+    }
+
+    /// One turn after any input: expiry, producer id, metadata, connections, draining,
+    /// flush and close bookkeeping. Returns true when the sender should stop.
+    fn step(&mut self) -> bool {
+        let now = Instant::now();
+        let expired = self.acc.expire(now);
+        self.finish(expired);
+
+        match self.acc.producer_id_need() {
+            ProducerIdNeed::None => {}
+            // KIP-360: an idempotent producer bumps its own epoch once nothing is in flight; the
+            // broker accepts a higher epoch starting at sequence 0.
+            ProducerIdNeed::BumpEpoch if self.acc.in_flight() == 0 => {
+                let (id, epoch) = self.acc.producer();
+                if epoch < i16::MAX && id >= 0 {
+                    debug!(id, epoch = epoch + 1, "bumping producer epoch");
+                    self.acc.set_producer(id, epoch + 1);
+                } else {
+                    self.request_producer_id();
+                }
+            }
+            ProducerIdNeed::NewId if self.acc.in_flight() == 0 => self.request_producer_id(),
+            _ => {}
+        }
+
+        let cluster = self.client.cluster();
+        let mut need_metadata = false;
+        let mut want_nodes = HashSet::new();
+        for tp in self.acc.waiting_partitions() {
+            match cluster
+                .topic(&tp.topic)
+                .and_then(|t| t.partition(tp.partition))
+            {
+                Some(p) if p.leader >= 0 => {
+                    want_nodes.insert(p.leader);
+                }
+                _ => need_metadata = true,
+            }
+        }
+        for node in want_nodes {
+            let live = self.conns.get(&node).is_some_and(|c| !c.is_closed());
+            if !live {
+                self.conns.remove(&node);
+                self.connect(node);
+            }
+        }
+        if need_metadata {
+            self.client.invalidate_metadata();
+        }
+        self.maybe_refresh_metadata();
+
+        let max_in_flight = self.config.max_in_flight;
+        loop {
+            let conns = &self.conns;
+            let in_flight = &self.node_in_flight;
+            let drained = self.acc.drain(
+                now,
+                |tp| {
+                    cluster
+                        .topic(&tp.topic)
+                        .and_then(|t| t.partition(tp.partition))
+                        .filter(|p| p.leader >= 0)
+                        .map(|p| p.leader)
+                },
+                |node| {
+                    conns.get(&node).is_some_and(|c| !c.is_closed())
+                        && in_flight.get(&node).copied().unwrap_or(0) < max_in_flight
+                },
+            );
+            let drained = match drained {
+                Ok(d) => d,
+                Err(e) => {
+                    warn!(error = %e, "building a batch failed");
+                    break;
+                }
+            };
+            if drained.is_empty() {
+                break;
+            }
+            for req in drained {
+                self.send_request(req);
+            }
+        }
+
+        let acc = &self.acc;
+        let (done, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.flush_waiters)
+            .into_iter()
+            .partition(|(mark, _)| acc.flushed(*mark));
+        self.flush_waiters = waiting;
+        for (_, tx) in done {
+            let _ = tx.send(());
+        }
+        if let Some((deadline, _)) = &self.closing {
+            if self.acc.is_empty() {
+                return true;
+            }
+            if Instant::now() >= *deadline {
+                let done = self.acc.abort_waiting(&KafkaError::Closed);
+                self.finish(done);
+                if self.acc.in_flight() == 0 {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+
+    fn send_request(&mut self, req: DrainedRequest) {
+        let Some(conn) = self.conns.get(&req.node).cloned() else {
+            return;
+        };
+        let acks = self.config.acks;
+        let version = match conn.version_of::<ProduceRequest>() {
+            Ok(v) if v >= 3 => v,
+            _ => {
+                let e = KafkaError::UnsupportedVersion {
+                    api: kafka_protocol::ApiKey::PRODUCE,
+                    broker: conn.addr().to_owned(),
+                };
+                let now = Instant::now();
+                let done: Vec<_> = req
+                    .batches
+                    .iter()
+                    .flat_map(|b| self.acc.handle_outcome(b.id, Err(e.clone()), now))
+                    .collect();
+                self.finish(done);
+                return;
+            }
+        };
+        // Produce v13 names topics by id (KIP-516); older versions by name.
+        let by_id = version >= 13;
+        let mut topics: Vec<TopicProduceData> = Vec::new();
+        for b in &req.batches {
+            let data = PartitionProduceData {
+                index: b.tp.partition,
+                records: Some(b.bytes.clone()),
+                ..Default::default()
+            };
+            match topics.iter_mut().find(|t| {
+                if by_id {
+                    Some(&t.topic_id) == self.topic_ids.get(&b.tp.topic)
+                } else {
+                    t.name == *b.tp.topic
+                }
+            }) {
+                Some(t) => t.partition_data.push(data),
+                None => topics.push(TopicProduceData {
+                    name: if by_id {
+                        String::new()
+                    } else {
+                        b.tp.topic.to_string()
+                    },
+                    topic_id: if by_id {
+                        self.topic_ids
+                            .get(&b.tp.topic)
+                            .copied()
+                            .unwrap_or(Uuid::ZERO)
+                    } else {
+                        Uuid::ZERO
+                    },
+                    partition_data: vec![data],
+                    ..Default::default()
+                }),
+            }
+        }
+        let timeout = self.config.client.request_timeout;
+        let produce = ProduceRequest {
+            transactional_id: None,
+            acks: acks.wire(),
+            timeout_ms: i32::try_from(timeout.as_millis()).unwrap_or(i32::MAX),
+            topic_data: topics,
+            ..Default::default()
+        };
+        let batches: Vec<(u64, TopicPartition)> =
+            req.batches.iter().map(|b| (b.id, b.tp.clone())).collect();
+        let expects_response = acks != Acks::None;
+        // Submitted here, synchronously, so requests reach the wire in drain order.
+        let pending = conn.submit(&produce, version, expects_response, timeout);
+        *self.node_in_flight.entry(req.node).or_insert(0) += 1;
+        let tx = self.events_tx.clone();
+        let node = req.node;
+        match pending {
+            Ok(p) => {
+                tokio::spawn(async move {
+                    let result = p.wait().await;
+                    let _ = tx.send(Event::Response {
+                        node,
+                        batches,
+                        result,
+                    });
+                });
+            }
+            Err(e) => {
+                let _ = tx.send(Event::Response {
+                    node,
+                    batches,
+                    result: Err(e),
+                });
+            }
+        }
+    }
+
+    fn connect(&mut self, node: i32) {
+        if !self.connecting.insert(node) {
+            return;
+        }
+        let client = self.client.clone();
+        let tx = self.events_tx.clone();
+        tokio::spawn(async move {
+            let r = client.connection(node).await;
+            let _ = tx.send(Event::Connected(node, r));
+        });
+    }
+
+    fn maybe_refresh_metadata(&mut self) {
+        if self.metadata_pending {
+            return;
+        }
+        let cluster = self.client.cluster();
+        let stale_by_age = cluster
+            .updated_at
+            .is_none_or(|t| t.elapsed() >= self.config.client.metadata_max_age);
+        let wanted = stale_by_age || self.client_is_stale();
+        if !wanted {
+            self.metadata_backoff.reset();
+            return;
+        }
+        if let Some(t) = self.last_metadata {
+            if t.elapsed() < self.metadata_backoff.delay_with(0.5) {
+                return;
+            }
+        }
+        self.metadata_backoff.fail();
+        self.metadata_pending = true;
+        let client = self.client.clone();
+        let tx = self.events_tx.clone();
+        tokio::spawn(async move {
+            if let Err(e) = client.maybe_refresh().await {
+                debug!(error = %e, "producer metadata refresh failed");
+            }
+            let _ = tx.send(Event::MetadataDone);
+        });
+    }
+
+    fn client_is_stale(&self) -> bool {
+        self.client.metadata_is_stale()
+    }
+
+    fn request_producer_id(&mut self) {
+        if self.producer_id_pending {
+            return;
+        }
+        self.producer_id_pending = true;
+        let client = self.client.clone();
+        let tx = self.events_tx.clone();
+        let deadline = Instant::now() + self.config.max_block.max(self.config.delivery_timeout);
+        let backoff_cfg = (
+            self.config.client.retry_backoff,
+            self.config.client.retry_backoff_max,
+        );
+        tokio::spawn(async move {
+            let mut backoff = Backoff::new(backoff_cfg.0, backoff_cfg.1);
+            let result = loop {
+                // Idempotent (non-transactional) producers send a null transactional id and the
+                // largest transaction timeout, as the Java client does.
+                let r = client
+                    .send_any(&InitProducerIdRequest {
+                        transactional_id: None,
+                        transaction_timeout_ms: i32::MAX,
+                        ..Default::default()
+                    })
+                    .await
+                    .and_then(|resp| {
+                        KafkaError::check(resp.error_code, None, || "InitProducerId".into())
+                            .map(|()| (resp.producer_id, resp.producer_epoch))
+                    });
+                match r {
+                    Ok(v) => break Ok(v),
+                    Err(e) if e.is_retriable() && Instant::now() < deadline => {
+                        backoff.fail();
+                        tokio::time::sleep(backoff.delay()).await;
+                    }
+                    Err(e) => break Err(e),
+                }
+            };
+            let _ = tx.send(Event::ProducerId(result));
+        });
+    }
+}
+
+fn complete(memory: &Semaphore, token: Token, r: Result<RecordMetadata>) {
+    memory.add_permits(token.memory as usize);
+    match token.notify {
+        Notify::Future(tx) => {
+            let _ = tx.send(r);
+        }
+        Notify::Callback(cb) => cb(r),
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}

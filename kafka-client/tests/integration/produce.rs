@@ -1,0 +1,259 @@
+//! The producer against the real broker, checked with the Java console consumer and the Java
+//! partitioner.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use kafka_client::admin::{Admin, NewTopic, OffsetSpec};
+use kafka_client::producer::{Producer, ProducerRecord};
+use kafka_client::{Acks, Compression, KafkaError, ProducerConfig};
+use kafka_protocol::ErrorCode;
+
+use crate::common;
+
+async fn create(topic: &str, partitions: i32) -> Admin {
+    let admin = Admin::new(common::client().await);
+    admin
+        .create_topic(NewTopic::new(topic).partitions(partitions))
+        .await
+        .unwrap();
+    admin
+}
+
+/// Every codec with every acks setting: all records come back through the Java consumer, in
+/// order per partition, none twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_codec_and_acks_reads_back_in_java() {
+    common::broker();
+    let prefix = common::unique_topic("codecs");
+    let per_topic = 500usize;
+    let mut topics = Vec::new();
+    for codec in Compression::ALL {
+        for acks in [Acks::None, Acks::Leader, Acks::All] {
+            let topic = format!("{prefix}-{}-{}", codec.name(), acks.wire());
+            create(&topic, 3).await;
+            topics.push((topic, codec, acks));
+        }
+    }
+    for (topic, codec, acks) in &topics {
+        let config = ProducerConfig::new(common::BOOTSTRAP)
+            .compression(*codec)
+            .acks(*acks)
+            .linger(Duration::from_millis(5))
+            .batch_size(4096);
+        let producer = Producer::connect(config).await.unwrap();
+        assert_eq!(producer.config().enable_idempotence, *acks == Acks::All);
+        let mut deliveries = Vec::new();
+        for i in 0..per_topic {
+            let mut r = ProducerRecord::new(topic.clone(), format!("{topic}#{i}"));
+            if i % 3 != 0 {
+                r = r.key(format!("key-{}", i % 17));
+            }
+            deliveries.push(producer.send(r).await.unwrap());
+        }
+        let mut offsets = HashMap::<i32, Vec<i64>>::new();
+        for d in deliveries {
+            let m = d.await.unwrap();
+            offsets.entry(m.partition).or_default().push(m.offset);
+        }
+        if *acks != Acks::None {
+            for offs in offsets.values() {
+                assert!(
+                    offs.windows(2).all(|w| w[1] == w[0] + 1),
+                    "{topic}: {offs:?}"
+                );
+            }
+        }
+        producer.close().await;
+    }
+    let got = common::java_consume(&format!("{prefix}-.*"), per_topic * topics.len());
+    assert_eq!(
+        got.len(),
+        per_topic * topics.len(),
+        "Java read back everything"
+    );
+    // Per topic and partition, the sequence numbers in the values increase: in order, no
+    // duplicates; and every record is there once.
+    let mut seen: HashMap<String, Vec<usize>> = HashMap::new();
+    let mut last: HashMap<(String, i32), usize> = HashMap::new();
+    for c in &got {
+        let (topic, n) = c.value.rsplit_once('#').unwrap();
+        let n: usize = n.parse().unwrap();
+        if let Some(prev) = last.insert((topic.to_owned(), c.partition), n) {
+            assert!(n > prev, "{topic}-{}: {n} after {prev}", c.partition);
+        }
+        let expect_key = if n % 3 != 0 {
+            format!("key-{}", n % 17)
+        } else {
+            "null".into()
+        };
+        assert_eq!(c.key, expect_key);
+        seen.entry(topic.to_owned()).or_default().push(n);
+    }
+    for (topic, _, _) in &topics {
+        let mut v = seen.remove(topic).unwrap_or_default();
+        v.sort_unstable();
+        assert_eq!(v, (0..per_topic).collect::<Vec<_>>(), "{topic}");
+    }
+}
+
+#[tokio::test]
+async fn keyed_records_land_where_java_puts_them() {
+    let topic = common::unique_topic("keyed");
+    create(&topic, 7).await;
+    let producer = Producer::connect(ProducerConfig::new(common::broker()))
+        .await
+        .unwrap();
+    let keys: Vec<String> = (0..200).map(|i| format!("user-{i}-{}", i * 7919)).collect();
+    let mut deliveries = Vec::new();
+    for k in &keys {
+        deliveries.push(
+            producer
+                .send(ProducerRecord::new(topic.clone(), "v").key(k.clone()))
+                .await
+                .unwrap(),
+        );
+    }
+    let mut ours = Vec::new();
+    for d in deliveries {
+        ours.push(d.await.unwrap().partition);
+    }
+    let java = common::java_partitions(&keys, 7);
+    assert_eq!(ours, java);
+    assert!(ours.iter().collect::<std::collections::HashSet<_>>().len() == 7);
+    producer.close().await;
+}
+
+#[tokio::test]
+async fn null_keys_spread_over_partitions_and_flush_delivers() {
+    let topic = common::unique_topic("sticky");
+    let admin = create(&topic, 4).await;
+    let config = ProducerConfig::new(common::broker())
+        .batch_size(1024)
+        .linger(Duration::from_secs(60));
+    let producer = Producer::connect(config).await.unwrap();
+    let mut deliveries = Vec::new();
+    for i in 0..400 {
+        deliveries.push(
+            producer
+                .send(ProducerRecord::new(
+                    topic.clone(),
+                    format!("value-{i:04}-padding-padding"),
+                ))
+                .await
+                .unwrap(),
+        );
+    }
+    // linger.ms is a minute: only flush sends them now.
+    let start = Instant::now();
+    producer.flush().await;
+    assert!(start.elapsed() < Duration::from_secs(10));
+    let mut per = HashMap::<i32, usize>::new();
+    for d in deliveries {
+        *per.entry(d.await.unwrap().partition).or_default() += 1;
+    }
+    assert!(
+        per.len() >= 3,
+        "sticky partitioner moved on after batch.size: {per:?}"
+    );
+    let latest = admin
+        .list_offsets(
+            &topic,
+            &[
+                (0, OffsetSpec::Latest),
+                (1, OffsetSpec::Latest),
+                (2, OffsetSpec::Latest),
+                (3, OffsetSpec::Latest),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(latest.iter().map(|o| o.offset).sum::<i64>(), 400);
+    // Delete records and see the log start move.
+    let lw = admin
+        .delete_records(&topic, &[(0, latest[0].offset)])
+        .await
+        .unwrap();
+    assert_eq!(lw[0].1, latest[0].offset);
+    producer.close().await;
+}
+
+#[tokio::test]
+async fn bad_input_fails_clearly_and_in_time() {
+    common::broker();
+    // Unknown topic with auto-creation off: an error naming the topic within max.block.ms.
+    let mut config = ProducerConfig::new(common::BOOTSTRAP).max_block(Duration::from_secs(2));
+    config.client.allow_auto_create_topics = false;
+    let producer = Producer::connect(config).await.unwrap();
+    let missing = common::unique_topic("no-such-topic");
+    let start = Instant::now();
+    let err = producer
+        .send(ProducerRecord::new(missing.clone(), "x"))
+        .await
+        .unwrap_err();
+    assert!(
+        start.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        start.elapsed()
+    );
+    assert_eq!(
+        err.code(),
+        Some(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION),
+        "{err}"
+    );
+    assert!(err.to_string().contains(&missing), "{err}");
+
+    // A record over max.request.size: refused at once, naming the limit.
+    let topic = common::unique_topic("too-large");
+    create(&topic, 1).await;
+    let big = vec![b'x'; 2 * 1024 * 1024];
+    let err = producer
+        .send(ProducerRecord::new(topic.clone(), big))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            KafkaError::RecordTooLarge {
+                property: "max.request.size",
+                ..
+            }
+        ),
+        "{err}"
+    );
+
+    // Raise max.request.size past the broker's message.max.bytes (1 MiB): the broker refuses.
+    let config = ProducerConfig::new(common::BOOTSTRAP).max_request_size(4 * 1024 * 1024);
+    let p2 = Producer::connect(config).await.unwrap();
+    let err = p2
+        .send(ProducerRecord::new(topic.clone(), vec![b'y'; 1_500_000]))
+        .await
+        .unwrap()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some(ErrorCode::MESSAGE_TOO_LARGE), "{err}");
+    // A partition that does not exist.
+    let err = producer
+        .send(ProducerRecord::new(topic.clone(), "x").partition(5))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, KafkaError::InvalidArgument(_)), "{err}");
+
+    // A wrong property is a config error that names it.
+    let err = ProducerConfig::from_properties([
+        ("bootstrap.servers", common::BOOTSTRAP),
+        ("lingerms", "5"),
+    ])
+    .unwrap_err();
+    assert!(err.to_string().contains("lingerms"), "{err}");
+
+    // Unreachable bootstrap: the producer fails within default.api.timeout.ms.
+    let mut config = ProducerConfig::new("127.0.0.1:1");
+    config.client.default_api_timeout = Duration::from_secs(1);
+    let start = Instant::now();
+    let err = Producer::connect(config).await.unwrap_err();
+    assert!(start.elapsed() < Duration::from_secs(3));
+    assert!(err.to_string().contains("127.0.0.1:1"), "{err}");
+    producer.close().await;
+    p2.close().await;
+}
