@@ -34,7 +34,25 @@ impl Outstanding {
         self.ids.contains(&id)
     }
 
-    /// The response for `id` arrived. Returns whether it was outstanding.
+    /// Position of `id` among the outstanding requests (0 = oldest).
+    pub(crate) fn position(&self, id: i32) -> Option<usize> {
+        self.ids.iter().position(|&x| x == id)
+    }
+
+    /// The response for `id` arrived: forget it and every request sent before it (Kafka answers
+    /// in order, so those got no response: `acks=0`, or it was lost in a gap). Returns whether
+    /// it was outstanding.
+    pub(crate) fn answered(&mut self, id: i32) -> bool {
+        match self.ids.iter().position(|&x| x == id) {
+            Some(i) => {
+                self.ids.drain(..=i);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Forgets `id` only. Returns whether it was outstanding.
     pub(crate) fn remove(&mut self, id: i32) -> bool {
         match self.ids.iter().position(|&x| x == id) {
             Some(i) => {
@@ -63,8 +81,17 @@ mod tests {
         o.insert(3);
         assert!(!o.contains(1));
         assert!(o.contains(2) && o.contains(3));
+        assert_eq!(
+            (o.position(2), o.position(3), o.position(1)),
+            (Some(0), Some(1), None)
+        );
         assert!(o.remove(2));
         assert!(!o.remove(2));
         assert!(o.contains(3));
+        o.insert(4);
+        o.insert(5);
+        assert!(o.answered(4));
+        assert!(!o.contains(3) && !o.contains(4) && o.contains(5));
+        assert!(!o.answered(4));
     }
 }

@@ -14,7 +14,7 @@ use super::correlation::Outstanding;
 use super::event::{CaptureEvent, Direction, Frame, NotKafkaReason, SkipReason, StreamId};
 use super::plausible::{
     is_tls_handshake, is_tls_record, length_prefix, plausible_request, plausible_response,
-    request_header, request_start, response_length, Verdict, REQUEST_PROBE, RESPONSE_PROBE,
+    request_header, request_start, Verdict, REQUEST_PROBE, RESPONSE_PROBE,
 };
 use super::time::Timestamp;
 
@@ -70,6 +70,22 @@ enum State {
     Scan { from: u64 },
     /// Not Kafka, or finished: everything is discarded.
     Dead,
+}
+
+/// True if correlation id `next` plausibly follows `last` on one connection.
+fn corr_follows(last: i32, next: i32) -> bool {
+    let d = next.wrapping_sub(last);
+    d > 0 && d <= CORRELATION_WINDOW
+}
+
+/// A request start found while resynchronising.
+#[derive(Debug, Clone, Copy)]
+struct Candidate<'a> {
+    len: i32,
+    corr: i32,
+    client_id: Option<&'a [u8]>,
+    /// It has a non-empty client id.
+    named: bool,
 }
 
 /// Frames one direction of a connection.
@@ -484,47 +500,112 @@ impl Framer {
     }
 
     /// Is `buf[p..]` the start of a frame?
+    ///
+    /// The candidate must pass the plausibility checks and agree with what is known about the
+    /// connection: a request needs the connection's client id (or, if none is known yet, a
+    /// non-empty one: zero-filled data easily looks like a request without one) and a
+    /// correlation id after the last one; a response needs an outstanding correlation id.
+    /// Requests with known client and correlation ids are accepted as they are. Otherwise the
+    /// candidate is confirmed by what follows it: another frame start passing the same checks
+    /// (same client id and a later correlation id; a response to a later request), or the end
+    /// of a packet. Candidates too long to be confirmed that way must start a packet.
     fn candidate(&self, p: usize, at_segment_start: bool, cx: &FrameCx<'_, '_>) -> Verdict {
         let at = &self.buf[p..];
         let max_len = cx.ctx.opts.max_frame_len;
-        let (len, strong) = if self.request {
-            let (len, header) = match request_start(at, max_len) {
-                Ok(x) => x,
+        let (len, request, response_pos) = if self.request {
+            let req = match self.request_candidate(at, max_len) {
+                Ok(r) => r,
                 Err(v) => return v,
             };
-            if let Some(known) = &self.client_id {
-                if known.as_deref() != header.client_id {
-                    return Verdict::No;
-                }
-            }
             if let Some(last) = self.last_corr {
-                let d = header.correlation_id.wrapping_sub(last);
-                if d <= 0 || d > CORRELATION_WINDOW {
+                if !corr_follows(last, req.corr) {
                     return Verdict::No;
                 }
+                if self.client_id.is_some() {
+                    // Same client id, next correlation id: certain enough.
+                    return Verdict::Yes;
+                }
             }
-            (len, self.client_id.is_some() && self.last_corr.is_some())
+            if self.client_id.is_none() && !req.named {
+                // Zero-filled data easily looks like a request without a client id.
+                return Verdict::No;
+            }
+            (req.len, Some(req), None)
         } else {
+            let (Some(len), Some(pos)) = (
+                length_prefix(at),
+                at.get(4..8).and_then(|c| {
+                    cx.outstanding
+                        .position(i32::from_be_bytes([c[0], c[1], c[2], c[3]]))
+                }),
+            ) else {
+                return plausible_response(at, max_len, cx.outstanding);
+            };
             match plausible_response(at, max_len, cx.outstanding) {
                 Verdict::Yes => {}
                 v => return v,
             }
-            (length_prefix(at).unwrap_or(0), false)
+            (len, None, Some(pos))
         };
-        if strong {
-            return Verdict::Yes;
-        }
-        // Confirm by what follows the candidate frame.
         let total = 4 + len as usize;
-        match at.get(total..) {
-            Some([]) => Verdict::Yes,
-            Some(_) if self.seg_starts.contains(&(self.pos + (p + total) as u64)) => Verdict::Yes,
-            Some(next) if self.request => plausible_request(next, max_len),
-            Some(next) => response_length(next, max_len),
-            None if total <= CHAIN_WINDOW => Verdict::NeedMore,
-            None if at_segment_start => Verdict::Yes,
-            None => Verdict::No,
+        let next = at.get(total..);
+        let ends_packet = match next {
+            Some([]) => true,
+            Some(_) => self.seg_starts.contains(&(self.pos + (p + total) as u64)),
+            None => false,
+        };
+        let chained = match (next, request) {
+            (None | Some([]), _) => Verdict::NeedMore,
+            (Some(next), Some(req)) => match self.request_candidate(next, max_len) {
+                Ok(n) if n.client_id == req.client_id && corr_follows(req.corr, n.corr) => {
+                    Verdict::Yes
+                }
+                Ok(_) => Verdict::No,
+                Err(v) => v,
+            },
+            (Some(next), None) => match plausible_response(next, max_len, cx.outstanding) {
+                // The next response answers a later request.
+                Verdict::Yes => {
+                    let later = next
+                        .get(4..8)
+                        .and_then(|c| {
+                            cx.outstanding
+                                .position(i32::from_be_bytes([c[0], c[1], c[2], c[3]]))
+                        })
+                        .is_some_and(|pos| Some(pos) > response_pos);
+                    if later {
+                        Verdict::Yes
+                    } else {
+                        Verdict::No
+                    }
+                }
+                v => v,
+            },
+        };
+        match chained {
+            Verdict::Yes => Verdict::Yes,
+            _ if ends_packet => Verdict::Yes,
+            Verdict::No => Verdict::No,
+            Verdict::NeedMore if next.is_some() || total <= CHAIN_WINDOW => Verdict::NeedMore,
+            Verdict::NeedMore if at_segment_start => Verdict::Yes,
+            Verdict::NeedMore => Verdict::No,
         }
+    }
+
+    /// A plausible request start with this connection's client id (if known).
+    fn request_candidate<'b>(&self, at: &'b [u8], max_len: u32) -> Result<Candidate<'b>, Verdict> {
+        let (len, header) = request_start(at, max_len)?;
+        if let Some(known) = &self.client_id {
+            if known.as_deref() != header.client_id {
+                return Err(Verdict::No);
+            }
+        }
+        Ok(Candidate {
+            len,
+            corr: header.correlation_id,
+            client_id: header.client_id,
+            named: header.client_id.is_some_and(|id| !id.is_empty()),
+        })
     }
 
     /// Remembers the client id and correlation id of a request frame (body after the prefix).
@@ -551,7 +632,7 @@ impl Framer {
             self.learn_request(&bytes);
         } else if let Some(c) = bytes.get(..4) {
             cx.outstanding
-                .remove(i32::from_be_bytes([c[0], c[1], c[2], c[3]]));
+                .answered(i32::from_be_bytes([c[0], c[1], c[2], c[3]]));
         }
         cx.ctx.stats.frames += 1;
         cx.ctx.stats.frame_bytes += 4 + bytes.len() as u64;

@@ -19,16 +19,31 @@ use super::stats::CaptureStats;
 use super::tcp::{self, TcpSegment, ACK, RST, SYN};
 use super::time::Timestamp;
 
-/// Both endpoints of a connection, in a canonical order.
+/// Both endpoints of a connection (IPv4 as IPv4-mapped IPv6, port), in a canonical order;
+/// plain integers so comparing and hashing are cheap.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-struct ConnKey(SocketAddr, SocketAddr);
+struct ConnKey {
+    lo: u128,
+    hi: u128,
+    ports: u32,
+}
+
+fn endpoint(addr: SocketAddr) -> (u128, u16) {
+    let ip = match addr.ip() {
+        IpAddr::V4(v4) => v4.to_ipv6_mapped(),
+        IpAddr::V6(v6) => v6,
+    };
+    (u128::from(ip), addr.port())
+}
 
 impl ConnKey {
     fn new(a: SocketAddr, b: SocketAddr) -> Self {
-        if a <= b {
-            ConnKey(a, b)
-        } else {
-            ConnKey(b, a)
+        let (a, b) = (endpoint(a), endpoint(b));
+        let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+        ConnKey {
+            lo: lo.0,
+            hi: hi.0,
+            ports: (u32::from(lo.1) << 16) | u32::from(hi.1),
         }
     }
 }

@@ -1233,6 +1233,61 @@ mod properties {
         }
 
         #[test]
+        fn lost_segments_never_produce_false_frames(
+            pairs in proptest::collection::vec(
+                (0usize..600, 0usize..3000, proptest::collection::vec(0u8..4, 1..8)),
+                1..10,
+            ),
+            mss in 20usize..700,
+            lost in proptest::collection::vec(any::<prop::sample::Index>(), 0..6),
+            reorder in proptest::collection::vec((any::<prop::sample::Index>(), 0usize..3), 0..6),
+        ) {
+            // Bodies full of small big-endian integers and zeros: the worst case for the
+            // resynchronisation heuristics.
+            let body = |n: usize, pattern: &[u8]| -> Vec<u8> {
+                (0..n).map(|i| if i % 4 == 3 { pattern[i / 4 % pattern.len()] } else { 0 }).collect()
+            };
+            let mut c = Conv::new("10.0.0.1:40000", "10.0.0.2:9092", 1, 1);
+            let mut pkts = c.handshake();
+            let mut data_pkts = Vec::new();
+            let mut reqs = Vec::new();
+            let mut resps = Vec::new();
+            for (i, (qn, rn, pattern)) in pairs.iter().enumerate() {
+                let corr = i as i32 + 1;
+                let req = request_frame(0, 9, corr, "prop-client", &body(*qn, pattern));
+                let resp = response_frame(corr, &body(*rn, pattern));
+                data_pkts.extend(c.c2s_segments(&req, mss));
+                data_pkts.extend(c.s2c_segments(&resp, mss));
+                reqs.push(req[4..].to_vec());
+                resps.push(resp[4..].to_vec());
+            }
+            for i in lost {
+                if !data_pkts.is_empty() {
+                    let i = i.index(data_pkts.len());
+                    data_pkts.remove(i);
+                }
+            }
+            for (i, d) in reorder {
+                if !data_pkts.is_empty() {
+                    let i = i.index(data_pkts.len());
+                    let j = (i + d).min(data_pkts.len() - 1);
+                    data_pkts.swap(i, j);
+                }
+            }
+            pkts.extend(data_pkts);
+            pkts.push(c.c2s(&[])); // acknowledges everything the server sent
+            pkts.push(c.s2c(&[]));
+            let (events, _) = read_all(&pcap_of(&pkts, Link::Raw), CaptureOptions::default());
+            for f in frames(&events) {
+                let pool = if f.direction == C2S { &reqs } else { &resps };
+                prop_assert!(
+                    pool.iter().any(|x| x[..] == f.bytes[..]),
+                    "false frame {:?} at {}", f.direction, f.offset
+                );
+            }
+        }
+
+        #[test]
         fn reordering_and_duplication_preserve_frames(
             sizes in proptest::collection::vec(0usize..300, 1..12),
             mss in 1usize..200,
@@ -1270,5 +1325,92 @@ mod properties {
             }
             prop_assert_eq!(stats.gaps, 0);
         }
+    }
+}
+
+/// Throughput on a ~200 MB synthetic capture. Run with
+/// `cargo test --release -p kafka-cli throughput -- --ignored --nocapture`.
+#[test]
+#[ignore = "benchmark; run in release mode"]
+fn throughput_200mb() {
+    fn build(mss: usize, max_response: usize, target: usize) -> Vec<u8> {
+        let mut w = PcapWriter::new(Link::Ethernet.linktype(), false, false);
+        let mut convs: Vec<Conv> = (0..64)
+            .map(|i| {
+                Conv::new(
+                    &format!("10.0.{}.{}:{}", i / 200, i % 200 + 1, 40000 + i),
+                    "10.1.0.1:9092",
+                    i as u32 * 7919,
+                    1,
+                )
+            })
+            .collect();
+        let mut n = 0u32;
+        let emit = |w: &mut PcapWriter, p: &TcpPkt, n: &mut u32| {
+            *n += 1;
+            w.packet(
+                1_700_000_000 + *n / 100_000,
+                *n % 1_000_000,
+                &Link::Ethernet.wrap(&ip_packet(p)),
+            );
+        };
+        for c in &mut convs {
+            for p in c.handshake() {
+                emit(&mut w, &p, &mut n);
+            }
+        }
+        let mut corr = 0;
+        let mut size = 0;
+        while size < target {
+            for (i, c) in convs.iter_mut().enumerate() {
+                corr += 1;
+                let req = request_frame(1, 11, corr, "consumer-1", &[7; 120]);
+                let resp = response_frame(
+                    corr,
+                    &vec![(i % 251) as u8; 100 + (corr as usize * 7919) % max_response],
+                );
+                for p in c.c2s_segments(&req, mss) {
+                    emit(&mut w, &p, &mut n);
+                }
+                for p in c.s2c_segments(&resp, mss) {
+                    emit(&mut w, &p, &mut n);
+                }
+                size += req.len() + resp.len();
+            }
+        }
+        w.finish()
+    }
+    for (name, mss, max_response) in [
+        ("ethernet mss 1448", 1448, 60_000),
+        ("loopback mss 65483", 65483, 60_000),
+        ("small frames, mss 1448", 1448, 400),
+    ] {
+        let file = build(mss, max_response, 200 << 20);
+        if let Ok(dir) = std::env::var("KCAP_BENCH_DIR") {
+            let name = name.replace([' ', ','], "_");
+            std::fs::write(format!("{dir}/{name}.pcap"), &file).unwrap();
+        }
+        let start = std::time::Instant::now();
+        let mut r = CaptureReader::new(&file[..], CaptureOptions::default()).unwrap();
+        let mut frames = 0u64;
+        let mut frame_bytes = 0u64;
+        for e in r.by_ref() {
+            if let CaptureEvent::Frame(f) = e.unwrap() {
+                frames += 1;
+                frame_bytes += f.bytes.len() as u64;
+            }
+        }
+        let secs = start.elapsed().as_secs_f64();
+        let stats = r.stats();
+        assert_eq!(stats.gaps, 0);
+        assert_eq!(stats.frames, frames);
+        println!(
+            "{name}: {:.1} MB, {} packets, {frames} frames ({:.1} MB) in {secs:.3} s = {:.0} MB/s, {:.2} Mpackets/s",
+            file.len() as f64 / 1e6,
+            stats.packets,
+            frame_bytes as f64 / 1e6,
+            file.len() as f64 / 1e6 / secs,
+            stats.packets as f64 / 1e6 / secs,
+        );
     }
 }
