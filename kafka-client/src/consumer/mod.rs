@@ -5,15 +5,18 @@
 //! move requests and responses.
 
 pub mod config;
+mod driver;
 pub mod error;
 pub mod fetch;
 pub mod group;
+pub mod list_offsets;
 pub mod record;
 pub mod types;
 
 pub use config::{
     ConsumerConfig, FetchConfig, GroupConfig, GroupProtocol, IsolationLevel, OffsetReset,
 };
+pub use driver::simple::{split_properties, Consumer};
 pub use error::ConsumerError;
 pub use fetch::{Fetcher, OffsetSpec};
 pub use record::ConsumerRecord;

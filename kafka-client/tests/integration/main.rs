@@ -6,4 +6,5 @@
 mod admin;
 mod common;
 mod connection;
+mod consumer;
 mod produce;

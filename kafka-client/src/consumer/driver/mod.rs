@@ -1,0 +1,4 @@
+//! The tokio drivers over the sans-IO state machines.
+
+pub(crate) mod engine;
+pub(crate) mod simple;
