@@ -1,0 +1,186 @@
+//! `kafka-cli bench produce`: throughput and latency of the producer.
+
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use bytes::Bytes;
+use kafka_client::admin::{Admin, NewTopic};
+use kafka_client::producer::{Producer, ProducerRecord};
+use kafka_client::Acks;
+use kafka_protocol::ErrorCode;
+
+use super::config::ConnectArgs;
+
+/// Arguments of `bench`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    what: What,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum What {
+    /// Produce N records of S bytes as fast as possible.
+    Produce(ProduceArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct ProduceArgs {
+    #[command(flatten)]
+    connect: ConnectArgs,
+    /// Topic (created with --partitions if missing).
+    #[arg(short = 't', long, default_value = "kafka-cli-bench")]
+    topic: String,
+    /// Number of records.
+    #[arg(short = 'n', long, default_value_t = 1_000_000)]
+    records: u64,
+    /// Value size in bytes.
+    #[arg(short = 's', long = "record-size", default_value_t = 100)]
+    record_size: usize,
+    /// Compression: none, gzip, snappy, lz4, zstd.
+    #[arg(short = 'z', long = "compression", default_value = "none")]
+    compression: String,
+    /// Acknowledgements: 0, 1 or all.
+    #[arg(long, default_value = "1")]
+    acks: String,
+    /// Partitions of the topic, if it is created.
+    #[arg(short = 'p', long, default_value_t = 1)]
+    partitions: i32,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
+    /// Print the result as one JSON line on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    match args.what {
+        What::Produce(a) => produce(a),
+    }
+}
+
+/// Latencies in microseconds, filled by delivery callbacks.
+#[derive(Debug, Default)]
+struct Stats {
+    latencies: Mutex<Vec<u32>>,
+    failed: AtomicU64,
+    first_error: Mutex<Option<String>>,
+}
+
+fn produce(args: ProduceArgs) -> anyhow::Result<ExitCode> {
+    let mut config = args.connect.producer_config()?;
+    config.set("compression.type", &args.compression)?;
+    config.set("acks", &args.acks)?;
+    if Acks::parse(&args.acks) != Some(Acks::All) && !config.idempotence_explicit {
+        config.enable_idempotence = false;
+    }
+    super::runtime()?.block_on(async move {
+        let producer = Producer::connect(config).await.context("connecting")?;
+        let admin = Admin::new(producer.client().clone());
+        match admin
+            .create_topic(NewTopic::new(&args.topic).partitions(args.partitions))
+            .await
+        {
+            Ok(()) => {}
+            Err(e) if e.code() == Some(ErrorCode::TOPIC_ALREADY_EXISTS) => {}
+            Err(e) => return Err(e).context("creating the topic"),
+        }
+        // Varied but compressible payload, like ProducerPerformance's random letters.
+        let payload: Bytes = (0..args.record_size)
+            .map(|i| b'a' + ((i * 7 + i / 13) % 26) as u8)
+            .collect::<Vec<u8>>()
+            .into();
+        let stats = Arc::new(Stats {
+            latencies: Mutex::new(Vec::with_capacity(args.records as usize)),
+            ..Default::default()
+        });
+        let bar = if args.quiet || args.json {
+            indicatif::ProgressBar::hidden()
+        } else {
+            let b = indicatif::ProgressBar::new(args.records);
+            b.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{bar:40} {pos}/{len} records {per_sec} eta {eta}",
+                )
+                .expect("static template"),
+            );
+            b
+        };
+        let start = Instant::now();
+        for i in 0..args.records {
+            let sent_at = Instant::now();
+            let s = stats.clone();
+            let rec = ProducerRecord {
+                topic: args.topic.clone(),
+                value: Some(payload.clone()),
+                ..Default::default()
+            };
+            producer
+                .send_with_callback(rec, move |r| match r {
+                    Ok(_) => {
+                        let us = sent_at.elapsed().as_micros().min(u32::MAX as u128) as u32;
+                        s.latencies.lock().expect("stats lock").push(us);
+                    }
+                    Err(e) => {
+                        s.failed.fetch_add(1, Ordering::Relaxed);
+                        let mut f = s.first_error.lock().expect("stats lock");
+                        if f.is_none() {
+                            *f = Some(e.to_string());
+                        }
+                    }
+                })
+                .await?;
+            if i % 4096 == 0 {
+                bar.set_position(i);
+            }
+        }
+        producer.flush().await;
+        let elapsed = start.elapsed();
+        bar.finish_and_clear();
+        producer.close_timeout(Duration::from_secs(30)).await;
+        let mut lat = std::mem::take(&mut *stats.latencies.lock().expect("stats lock"));
+        lat.sort_unstable();
+        let pct = |q: f64| -> f64 {
+            if lat.is_empty() {
+                return 0.0;
+            }
+            let i = ((lat.len() as f64 - 1.0) * q).round() as usize;
+            f64::from(lat[i]) / 1000.0
+        };
+        let secs = elapsed.as_secs_f64();
+        let rps = args.records as f64 / secs;
+        let mbps = rps * args.record_size as f64 / (1024.0 * 1024.0);
+        let failed = stats.failed.load(Ordering::Relaxed);
+        if args.json {
+            println!(
+                "{}",
+                serde_json::json!({
+                    "records": args.records, "record_size": args.record_size,
+                    "compression": args.compression, "acks": args.acks, "partitions": args.partitions,
+                    "seconds": secs, "records_per_sec": rps, "mb_per_sec": mbps,
+                    "latency_ms": {"p50": pct(0.5), "p99": pct(0.99), "max": pct(1.0)},
+                    "failed": failed,
+                })
+            );
+        } else {
+            eprintln!(
+                "{} records of {} B in {secs:.2} s: {rps:.0} records/s, {mbps:.2} MB/s; latency ms p50 {:.1} p99 {:.1} max {:.1}",
+                args.records,
+                args.record_size,
+                pct(0.5),
+                pct(0.99),
+                pct(1.0)
+            );
+        }
+        if failed > 0 {
+            let first = stats.first_error.lock().expect("stats lock").clone();
+            eprintln!("{failed} records failed; first error: {}", first.unwrap_or_default());
+            return Ok(ExitCode::from(1));
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}
