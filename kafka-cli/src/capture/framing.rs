@@ -20,6 +20,8 @@ use super::time::Timestamp;
 
 /// Buffer growth step for streams of small frames.
 const CHUNK: usize = 64 << 10;
+/// Most buffer space reserved for a frame before its data arrives.
+const RESERVE_AHEAD: usize = 1 << 20;
 /// While resynchronising, a candidate frame up to this long is confirmed by looking at what
 /// follows it (waiting for the data if needed); longer candidates need to start a packet.
 const CHAIN_WINDOW: usize = 64 << 10;
@@ -312,7 +314,8 @@ impl Framer {
         }
         self.fresh_from = self.buf.len();
         if self.buf.capacity() - self.buf.len() < data.len() {
-            self.buf.reserve(data.len().max(CHUNK));
+            // Grow by doubling: memory stays proportional to the data actually buffered.
+            self.buf.reserve(data.len().max(CHUNK).max(self.buf.len()));
         }
         self.buf.extend_from_slice(data);
     }
@@ -366,7 +369,9 @@ impl Framer {
                 return false;
             }
             if self.buf.len() < 4 + len {
-                let missing = 4 + len - self.buf.len();
+                // Make room for the rest of the frame, but never on the word of a length
+                // prefix alone beyond RESERVE_AHEAD: larger frames grow as their data arrives.
+                let missing = (4 + len - self.buf.len()).min(RESERVE_AHEAD);
                 if self.buf.capacity() - self.buf.len() < missing {
                     self.buf.reserve(missing);
                 }

@@ -92,7 +92,8 @@ pub struct CaptureOptions {
     pub detect_max_bytes: usize,
     /// Auto-detection: segments per direction examined for a frame start. Default 32.
     pub detect_max_segments: usize,
-    /// IP fragments reassembled at once (IPv4 and IPv6). Default 1024.
+    /// IP datagrams reassembled from fragments at once (IPv4 and IPv6; up to 64 KiB each).
+    /// Default 256.
     pub max_ip_fragments: usize,
     /// Size of the file read buffer. Default 1 MiB.
     pub read_buffer: usize,
@@ -110,7 +111,7 @@ impl Default for CaptureOptions {
             max_outstanding_requests: 1024,
             detect_max_bytes: 1 << 20,
             detect_max_segments: 32,
-            max_ip_fragments: 1024,
+            max_ip_fragments: 256,
             read_buffer: 1 << 20,
         }
     }

@@ -496,15 +496,20 @@ impl<R: Read> PacketSource<R> {
     }
 
     /// Makes at least `need` bytes available at `buf[start..]` unless the input ends first.
-    /// Returns the number of bytes available.
+    /// Returns the number of bytes available. The buffer only grows (by doubling) when data
+    /// actually arrives, so a record header claiming a huge length costs nothing by itself.
     fn fill(&mut self, need: usize) -> io::Result<usize> {
         while self.end - self.start < need && !self.eof {
-            if self.buf.len() - self.start < need {
-                self.buf.copy_within(self.start..self.end, 0);
-                self.end -= self.start;
-                self.start = 0;
-                if self.buf.len() < need {
-                    self.buf.resize(need, 0);
+            if self.end == self.buf.len() {
+                if self.start > 0 {
+                    self.buf.copy_within(self.start..self.end, 0);
+                    self.end -= self.start;
+                    self.start = 0;
+                }
+                if self.end == self.buf.len() {
+                    let grown = (self.buf.len() * 2)
+                        .clamp(self.buf.len() + 1, need.max(self.buf.len() + 1));
+                    self.buf.resize(grown, 0);
                 }
             }
             match self.reader.read(&mut self.buf[self.end..]) {

@@ -43,8 +43,8 @@ pub struct CaptureStats {
     pub gaps: u64,
     /// Bytes missing in those gaps.
     pub gap_bytes: u64,
-    /// Captured stream bytes that did not become frames (resync scans, oversized frames, frames
-    /// damaged by gaps, truncated frames).
+    /// Stream bytes reported in `Skipped` events (resync scans, oversized frames, frames damaged
+    /// by gaps (including the missing part), truncated frames).
     pub skipped_bytes: u64,
     /// Bytes received again (retransmissions and overlaps); the first copy is kept.
     pub duplicate_bytes: u64,

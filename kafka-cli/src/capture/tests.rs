@@ -1173,7 +1173,8 @@ mod properties {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(300))]
+        // 256 cases by default; more with PROPTEST_CASES=n.
+        #![proptest_config(ProptestConfig::default())]
 
         #[test]
         fn random_bytes_never_panic(data in proptest::collection::vec(any::<u8>(), 0..2000)) {
