@@ -14,6 +14,14 @@
 //! 6. `connection` + `reader`: connection table and the [`CaptureReader`] iterator that yields
 //!    [`CaptureEvent`]s.
 //!
+//! Known limits: TCP checksums are not checked (offloading makes them wrong in most
+//! captures); the obsolete pcapng Packet Block and IPv6 jumbograms are not supported; after a
+//! gap, requests are only resynchronised on a non-empty client id until one frame of the
+//! connection has been seen (then on its client id and correlation ids); auto-detection needs
+//! both directions of a connection and holds its first frames until it decides; segments
+//! that arrive before the data they follow in sequence (capture reordering) may be treated as
+//! retransmissions when the stream's start was not captured.
+//!
 //! ```no_run
 //! use kafka_cli::capture::{CaptureEvent, CaptureOptions, CaptureReader};
 //! let file = std::fs::File::open("traffic.pcapng")?;
