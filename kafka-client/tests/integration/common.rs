@@ -98,20 +98,30 @@ pub struct Consumed {
 /// beginning with the Java `ConsoleConsumer`, so that what we wrote is checked by the reference
 /// implementation's decoder.
 pub fn java_consume(include: &str, expected: usize) -> Vec<Consumed> {
+    java_consume_from(BOOTSTRAP, include, expected, 20_000)
+}
+
+/// As [`java_consume`], from any cluster, with a timeout for the consumer's idle wait.
+pub fn java_consume_from(
+    bootstrap: &str,
+    include: &str,
+    expected: usize,
+    timeout_ms: u64,
+) -> Vec<Consumed> {
     let out = Command::new("java")
         .args([
             "-cp",
             &java_classpath(),
             "org.apache.kafka.tools.consumer.ConsoleConsumer",
             "--bootstrap-server",
-            BOOTSTRAP,
+            bootstrap,
             "--include",
             include,
             "--from-beginning",
             "--max-messages",
             &expected.to_string(),
             "--timeout-ms",
-            "20000",
+            &timeout_ms.to_string(),
             "--formatter-property",
             "print.partition=true",
             "--formatter-property",

@@ -4,6 +4,7 @@
 //! One test binary with modules, so the broker check and the Java tooling are shared.
 
 mod admin;
+mod cluster;
 mod common;
 mod connection;
 mod consumer;
