@@ -3,3 +3,8 @@
 //! commits.
 
 pub mod assignor;
+pub mod member;
+pub mod protocol;
+pub mod wire;
+
+pub use member::{GroupEvent, GroupMember, GroupRequest, GroupResponse, Outgoing};
