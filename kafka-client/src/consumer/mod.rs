@@ -16,6 +16,7 @@ pub mod types;
 pub use config::{
     ConsumerConfig, FetchConfig, GroupConfig, GroupProtocol, IsolationLevel, OffsetReset,
 };
+pub use driver::group::{GroupConsumer, RebalanceEvent};
 pub use driver::simple::{split_properties, Consumer};
 pub use error::ConsumerError;
 pub use fetch::{Fetcher, OffsetSpec};

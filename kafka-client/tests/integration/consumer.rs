@@ -13,6 +13,10 @@ use kafka_client::consumer::{Consumer, ConsumerError, ConsumerRecord, OffsetSpec
 
 use crate::common::{broker, client, java_classpath, repo, unique_topic};
 
+// The group tests live beside this file; one module line in main.rs covers both.
+#[path = "consumer_group.rs"]
+mod group;
+
 /// A tiny Java producer (compiled once per test run): plain or transactional records with
 /// keys, headers and every tenth value null, spread over partitions by index.
 const PRODUCE_JAVA: &str = r#"

@@ -1,0 +1,123 @@
+//! Sends the requests of [`GroupMember`](crate::consumer::group::GroupMember) to the right
+//! broker at a negotiated version.
+
+use std::time::Duration;
+
+use kafka_protocol::generated::{
+    ConsumerGroupHeartbeatRequest, HeartbeatRequest, JoinGroupRequest, LeaveGroupRequest,
+    OffsetCommitRequest, OffsetFetchRequest, SyncGroupRequest,
+};
+use kafka_protocol::Request;
+
+use crate::conn::ThrottleTime;
+use crate::consumer::group::wire;
+use crate::consumer::group::{GroupRequest, GroupResponse, Outgoing};
+use crate::error::{KafkaError, Result};
+use crate::net::BrokerConnection;
+use crate::Client;
+
+/// Sends `req` at `version`, with a longer timeout when the broker may hold it.
+async fn call<R: Request>(
+    conn: &BrokerConnection,
+    req: &R,
+    version: i16,
+    timeout: Option<Duration>,
+) -> Result<R::Response>
+where
+    R::Response: ThrottleTime,
+{
+    match timeout {
+        None => conn.send_versioned(req, version).await,
+        Some(t) => conn
+            .submit(req, version, true, t)?
+            .wait()
+            .await?
+            .ok_or_else(|| KafkaError::Protocol("expected a response".into())),
+    }
+}
+
+/// The connection to the coordinator; refreshes metadata once when the node is not known yet.
+async fn coordinator(client: &Client, node: i32) -> Result<std::sync::Arc<BrokerConnection>> {
+    match client.connection(node).await {
+        Ok(c) => Ok(c),
+        Err(KafkaError::InvalidArgument(_)) => {
+            client.refresh_metadata(Some(&[])).await?;
+            client.connection(node).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Sends one group request and returns the response.
+pub(crate) async fn send(client: Client, group: String, out: Outgoing) -> Result<GroupResponse> {
+    let node = match (&out.request, out.node) {
+        (GroupRequest::FindCoordinator, _) => {
+            let r = client
+                .send_any_with(|v| wire::find_coordinator(&group, v))
+                .await?;
+            return Ok(GroupResponse::FindCoordinator(r));
+        }
+        (_, Some(node)) => node,
+        (_, None) => {
+            return Err(KafkaError::Protocol(
+                "group request without a coordinator".into(),
+            ))
+        }
+    };
+    let conn = coordinator(&client, node).await?;
+    let t = out.timeout;
+    Ok(match out.request {
+        GroupRequest::FindCoordinator => unreachable!("handled above"),
+        GroupRequest::JoinGroup(r) => {
+            let v = conn.version_of::<JoinGroupRequest>()?;
+            GroupResponse::JoinGroup(call(&conn, &r, v, t).await?)
+        }
+        GroupRequest::SyncGroup(r) => {
+            let v = conn.version_of::<SyncGroupRequest>()?;
+            GroupResponse::SyncGroup(call(&conn, &r, v, t).await?)
+        }
+        GroupRequest::Heartbeat(r) => {
+            let v = conn.version_of::<HeartbeatRequest>()?;
+            GroupResponse::Heartbeat(call(&conn, &r, v, t).await?)
+        }
+        GroupRequest::LeaveGroup(r) => {
+            let v = conn.version_of::<LeaveGroupRequest>()?;
+            GroupResponse::LeaveGroup(call(&conn, &r, v, t).await?)
+        }
+        GroupRequest::ConsumerGroupHeartbeat(r) => {
+            let v = conn.version_of::<ConsumerGroupHeartbeatRequest>()?;
+            GroupResponse::ConsumerGroupHeartbeat(call(&conn, &r, v, t).await?)
+        }
+        GroupRequest::OffsetCommit {
+            generation,
+            member_id,
+            instance_id,
+            offsets,
+        } => {
+            let v = conn
+                .version_of::<OffsetCommitRequest>()?
+                .min(wire::OFFSET_COMMIT_MAX);
+            let r = wire::offset_commit(
+                &group,
+                generation,
+                &member_id,
+                instance_id.as_deref(),
+                &offsets,
+                v,
+            );
+            GroupResponse::OffsetCommit(call(&conn, &r, v, t).await?)
+        }
+        GroupRequest::OffsetFetch { partitions, member } => {
+            let v = conn
+                .version_of::<OffsetFetchRequest>()?
+                .min(wire::OFFSET_FETCH_MAX);
+            let r = wire::offset_fetch(
+                &group,
+                &partitions,
+                member.as_ref().map(|(m, e)| (m.as_str(), *e)),
+                v,
+            );
+            GroupResponse::OffsetFetch(call(&conn, &r, v, t).await?)
+        }
+    })
+}
