@@ -39,18 +39,25 @@ pub struct ClientConfig {
     /// `allow.auto.create.topics`: whether metadata requests may create topics on brokers with
     /// `auto.create.topics.enable=true`.
     pub allow_auto_create_topics: bool,
-    /// `security.protocol`: only `PLAINTEXT` for now (TLS and SASL come later).
+    /// `security.protocol`: `PLAINTEXT`, `SSL`, `SASL_PLAINTEXT` or `SASL_SSL`.
     pub security_protocol: SecurityProtocol,
+    /// TLS (`ssl.*`) and SASL (`sasl.*`) settings; see [`crate::security`].
+    pub security: crate::security::SecurityConfig,
 }
 
-/// How bytes reach the broker. Only plaintext TCP exists today; the enum keeps room for TLS and
-/// SASL, which wrap the same framing.
+/// How bytes reach the broker (`security.protocol`): TLS and SASL wrap the same framing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum SecurityProtocol {
     /// Plain TCP.
     #[default]
     Plaintext,
+    /// TLS.
+    Ssl,
+    /// SASL over plain TCP.
+    SaslPlaintext,
+    /// SASL over TLS.
+    SaslSsl,
 }
 
 impl Default for ClientConfig {
@@ -69,6 +76,7 @@ impl Default for ClientConfig {
             default_api_timeout: Duration::from_millis(60_000),
             allow_auto_create_topics: true,
             security_protocol: SecurityProtocol::Plaintext,
+            security: crate::security::SecurityConfig::default(),
         }
     }
 }
@@ -177,12 +185,9 @@ impl ClientConfig {
             "security.protocol" => {
                 self.security_protocol = match value.trim().to_ascii_uppercase().as_str() {
                     "PLAINTEXT" => SecurityProtocol::Plaintext,
-                    "SSL" | "SASL_PLAINTEXT" | "SASL_SSL" => {
-                        return Err(KafkaError::config(
-                            key,
-                            format!("`{value}` is not supported yet (only PLAINTEXT)"),
-                        ))
-                    }
+                    "SSL" => SecurityProtocol::Ssl,
+                    "SASL_PLAINTEXT" => SecurityProtocol::SaslPlaintext,
+                    "SASL_SSL" => SecurityProtocol::SaslSsl,
                     _ => {
                         return Err(KafkaError::config(
                             key,
@@ -191,13 +196,14 @@ impl ClientConfig {
                     }
                 }
             }
-            _ => return Ok(false),
+            _ => return self.security.try_set(key, value),
         }
         Ok(true)
     }
 
     /// Checks the combination of settings.
     pub fn validate(&self) -> Result<()> {
+        self.security.validate(self.security_protocol)?;
         if self.bootstrap_servers.is_empty() {
             return Err(KafkaError::config("bootstrap.servers", "no servers given"));
         }

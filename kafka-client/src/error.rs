@@ -72,6 +72,25 @@ pub enum KafkaError {
     /// A bad argument to an API call (a partition that does not exist, an empty topic name).
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+    /// SASL authentication failed (wrong password, unknown user, mechanism not enabled). Not
+    /// retriable: retrying with the same credentials fails the same way (Java's
+    /// `SaslAuthenticationException`).
+    #[error("SASL authentication with {addr} failed: {reason}")]
+    Authentication {
+        /// The broker address.
+        addr: String,
+        /// Why, as the broker or the mechanism said it (never a credential).
+        reason: String,
+    },
+    /// The TLS handshake failed (untrusted certificate, wrong host name, not a TLS listener).
+    /// Not retriable (Java's `SslAuthenticationException`).
+    #[error("TLS handshake with {addr} failed: {reason}")]
+    Tls {
+        /// The broker address.
+        addr: String,
+        /// Why.
+        reason: String,
+    },
     /// The client or producer was closed.
     #[error("closed")]
     Closed,

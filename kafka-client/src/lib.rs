@@ -18,6 +18,7 @@ mod error;
 pub mod metadata;
 pub mod net;
 pub mod producer;
+pub mod security;
 
 pub use client::Client;
 pub use config::{Acks, ClientConfig, ProducerConfig};

@@ -84,6 +84,8 @@ struct Queued<T> {
     correlation_id: i32,
     expects_response: bool,
     inflight: Option<InFlight<T>>,
+    /// May go out while the connection is held (see `set_hold`).
+    exclusive: bool,
 }
 
 /// One connection's protocol state.
@@ -95,6 +97,8 @@ pub struct ConnectionCore<T> {
     in_flight: HashMap<i32, InFlight<T>>,
     /// Submitted but not yet handed to the transport (during negotiation or throttling).
     queued: VecDeque<Queued<T>>,
+    /// Only exclusive requests go out (SASL re-authentication, KIP-368).
+    hold: bool,
     handshake: Option<Bytes>,
     handshake_deadline: Instant,
     read_buf: BytesMut,
@@ -136,6 +140,7 @@ impl<T> ConnectionCore<T> {
             decoder: FrameDecoder::default(),
             events: VecDeque::new(),
             throttled_until: None,
+            hold: false,
             idle_timeout,
             last_activity: now,
         };
@@ -225,7 +230,27 @@ impl<T> ConnectionCore<T> {
                 deadline: now + timeout,
                 token,
             }),
+            exclusive: false,
         });
+    }
+
+    /// As [`submit`](Self::submit), for a request that goes out even while the connection is
+    /// held (see [`set_hold`](Self::set_hold)).
+    pub fn submit_exclusive(&mut self, sub: Submission, token: T, now: Instant) {
+        let before = self.queued.len();
+        self.submit(sub, token, now);
+        if self.queued.len() > before {
+            if let Some(q) = self.queued.back_mut() {
+                q.exclusive = true;
+            }
+        }
+    }
+
+    /// Holds back every request but exclusive ones, or releases them. KIP-368: once the client
+    /// has sent SaslHandshake to re-authenticate, nothing else may reach the broker until the
+    /// SASL exchange is over.
+    pub fn set_hold(&mut self, on: bool) {
+        self.hold = on;
     }
 
     /// The next bytes to write, if any may be written now.
@@ -241,7 +266,12 @@ impl<T> ConnectionCore<T> {
         if self.throttled_until.is_some_and(|t| now < t) {
             return None;
         }
-        let mut q = self.queued.pop_front()?;
+        let mut q = if self.hold {
+            let i = self.queued.iter().position(|q| q.exclusive)?;
+            self.queued.remove(i)?
+        } else {
+            self.queued.pop_front()?
+        };
         let inflight = q
             .inflight
             .take()

@@ -25,7 +25,7 @@ use crate::error::{KafkaError, Result};
 
 type Reply = oneshot::Sender<Result<Option<ResponseFrame>>>;
 
-enum Command {
+pub(crate) enum Command {
     Request {
         frame: BytesMut,
         api_key: ApiKey,
@@ -33,8 +33,12 @@ enum Command {
         expects_response: bool,
         timeout: Duration,
         reply: Reply,
+        /// Sent even while the connection is held (SASL re-authentication, KIP-368).
+        exclusive: bool,
     },
     Throttle(i32),
+    /// Holds back (true) or releases (false) all but exclusive requests.
+    Hold(bool),
 }
 
 /// A live connection to one broker. Cheap to share behind an `Arc`; closed when dropped by
@@ -110,7 +114,7 @@ impl BrokerConnection {
     pub async fn connect(addr: &str, config: &ClientConfig) -> Result<Self> {
         let setup = config.connection_setup_timeout;
         let started = Instant::now();
-        let mut transport = Transport::connect(addr, config.security_protocol, setup).await?;
+        let mut transport = Transport::connect(addr, config, setup).await?;
         let mut core: ConnectionCore<Reply> = ConnectionCore::new(
             &config.client_id,
             config.connections_max_idle,
@@ -128,6 +132,9 @@ impl BrokerConnection {
         let (tx, rx) = mpsc::unbounded_channel();
         let closed = Arc::new(AtomicBool::new(false));
         tokio::spawn(run(transport, core, rx, closed.clone(), addr.to_owned()));
+        // SASL (KIP-152) on the negotiated connection, before anyone else may use it.
+        let left = setup.saturating_sub(started.elapsed());
+        crate::security::sasl::on_connect(&tx, addr, config, &versions, left).await?;
         Ok(Self {
             addr: addr.to_owned(),
             client_id: config.client_id.clone(),
@@ -204,6 +211,7 @@ impl BrokerConnection {
                 expects_response,
                 timeout,
                 reply,
+                exclusive: false,
             })
             .map_err(|_| KafkaError::Connection {
                 addr: self.addr.clone(),
@@ -293,18 +301,23 @@ fn apply(core: &mut ConnectionCore<Reply>, cmd: Command) {
             expects_response,
             timeout,
             reply,
-        } => core.submit(
-            Submission {
+            exclusive,
+        } => {
+            let sub = Submission {
                 frame,
                 api_key,
                 version,
                 expects_response,
                 timeout,
-            },
-            reply,
-            now,
-        ),
+            };
+            if exclusive {
+                core.submit_exclusive(sub, reply, now)
+            } else {
+                core.submit(sub, reply, now)
+            }
+        }
         Command::Throttle(ms) => core.handle_throttle(ms, now),
+        Command::Hold(on) => core.set_hold(on),
     }
 }
 

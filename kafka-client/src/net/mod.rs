@@ -6,6 +6,7 @@ mod pool;
 mod transport;
 
 pub use backoff::Backoff;
+pub(crate) use connection::Command;
 pub use connection::{BrokerConnection, PendingResponse};
 pub use pool::BrokerPool;
 pub use transport::Transport;
