@@ -67,6 +67,9 @@ pub struct RecordBatchBuilder {
     base_timestamp: Option<i64>,
     max_timestamp: i64,
     zstd: Option<zstd::bulk::Compressor<'static>>,
+    /// Size of the last uncompressed batch: the next one reserves that much at once instead of
+    /// growing (and copying) its buffer step by step.
+    last_size: usize,
 }
 
 impl std::fmt::Debug for RecordBatchBuilder {
@@ -119,6 +122,7 @@ impl RecordBatchBuilder {
             base_timestamp: None,
             max_timestamp: NO_TIMESTAMP,
             zstd: None,
+            last_size: 0,
         }
     }
 
@@ -236,6 +240,7 @@ impl RecordBatchBuilder {
     /// Appends a record at the next offset (base offset + records so far). Returns
     /// [`AppendResult::Full`] instead of exceeding the maximum batch size, except for the first
     /// record of a batch, which is always taken.
+    #[inline]
     pub fn append(
         &mut self,
         timestamp: i64,
@@ -409,6 +414,7 @@ impl RecordBatchBuilder {
     /// [`for_batch`](Self::for_batch) dropped, buffers reused). A batch with no records is a
     /// valid empty batch, as log compaction keeps them.
     pub fn build(&mut self) -> Result<Bytes, EncodeError> {
+        self.last_size = self.buf.len();
         let out = if self.compression == Compression::None {
             let records_len = self.buf.len() - HEADER_LEN;
             let mut header = [0u8; HEADER_LEN];
@@ -444,6 +450,7 @@ impl RecordBatchBuilder {
     /// Drops the records of the current batch.
     pub fn reset(&mut self) {
         self.buf.clear();
+        self.buf.reserve(self.last_size);
         self.buf.put_bytes(0, HEADER_LEN);
         self.count = 0;
         self.next_offset_delta = 0;

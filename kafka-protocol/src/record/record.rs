@@ -76,7 +76,7 @@ fn malformed(r: &Reader<'_>, why: &str) -> DecodeError {
 }
 
 /// A varint length then that many bytes; a negative length is null (Java: `size < 0`).
-#[inline]
+#[inline(always)]
 fn nullable_varint_bytes(r: &mut Reader<'_>) -> Result<Option<Bytes>, DecodeError> {
     let len = r.varint()?;
     if len < 0 {
@@ -86,23 +86,32 @@ fn nullable_varint_bytes(r: &mut Reader<'_>) -> Result<Option<Bytes>, DecodeErro
 }
 
 /// Decodes one v2 record at the reader's position.
-#[inline]
+#[inline(always)]
 pub(crate) fn decode_v2(r: &mut Reader<'_>, ctx: &V2Context) -> Result<Record, DecodeError> {
     let len = r.varint()?;
     if len < 0 {
         return Err(malformed(r, "negative record length"));
     }
-    // The record must fill exactly its length (Java: "Invalid record size").
-    let mut body = r.take(len as usize)?;
+    // The record must fill exactly its length (Java: "Invalid record size"). The fields are
+    // read from the enclosing reader, which bounds them to the batch, and the length is checked
+    // afterwards: cheaper than a sub-reader on this hot path, and the same verdict.
+    if len as usize > r.remaining() {
+        return Err(r.error(DecodeErrorKind::LengthExceedsInput {
+            claimed: len as u64,
+            remaining: r.remaining(),
+        }));
+    }
+    let end = r.position() + len as usize;
+    let body = r;
     let attributes = body.i8()?;
     let timestamp_delta = body.varlong()?;
     let offset_delta = body.varint()?;
-    let key = nullable_varint_bytes(&mut body)?;
-    let value = nullable_varint_bytes(&mut body)?;
+    let key = nullable_varint_bytes(body)?;
+    let value = nullable_varint_bytes(body)?;
     let count = body.varint()?;
     if count < 0 {
         // Java: "Found invalid number of record headers".
-        return Err(malformed(&body, "negative header count"));
+        return Err(malformed(body, "negative header count"));
     }
     let mut headers = Vec::new();
     if count > 0 {
@@ -112,15 +121,15 @@ pub(crate) fn decode_v2(r: &mut Reader<'_>, ctx: &V2Context) -> Result<Record, D
             let klen = body.varint()?;
             if klen < 0 {
                 // Java: "Invalid negative header key size"; KIP-82 keys are non-null strings.
-                return Err(malformed(&body, "negative header key length"));
+                return Err(malformed(body, "negative header key length"));
             }
             let key = body.bytes(klen as usize)?;
-            let value = nullable_varint_bytes(&mut body)?;
+            let value = nullable_varint_bytes(body)?;
             headers.push(Header { key, value });
         }
     }
-    if !body.is_empty() {
-        return Err(malformed(&body, "record length does not match its fields"));
+    if body.position() != end {
+        return Err(malformed(body, "record length does not match its fields"));
     }
     Ok(Record {
         offset: ctx.base_offset.wrapping_add(i64::from(offset_delta)),
