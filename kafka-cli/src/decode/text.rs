@@ -1,0 +1,320 @@
+//! Text helpers shared by the renderers: undoing Rust `Debug` escapes, JSON string escaping,
+//! base64 and hex, and how binary data (keys, values, byte fields) is shown.
+//!
+//! Policy for byte data, the same everywhere: bytes that are valid UTF-8 are shown as text;
+//! anything else as base64 in JSON (`{"base64": "..."}`) and as `0x`-prefixed hex in the text
+//! views.
+
+use std::io::{self, Write};
+
+/// Undoes the escapes of a Rust `Debug` string body (between the quotes): `\n`, `\r`, `\t`,
+/// `\\`, `\"`, `\'`, `\0` and `\u{...}`. Unknown escapes are kept literally.
+pub fn unescape_debug_str(escaped: &str, out: &mut String) {
+    out.clear();
+    let mut rest = escaped;
+    while let Some(i) = rest.find('\\') {
+        out.push_str(&rest[..i]);
+        rest = &rest[i + 1..];
+        let mut chars = rest.chars();
+        let Some(c) = chars.next() else {
+            out.push('\\');
+            return;
+        };
+        match c {
+            'n' => out.push('\n'),
+            'r' => out.push('\r'),
+            't' => out.push('\t'),
+            '0' => out.push('\0'),
+            '\\' | '"' | '\'' => out.push(c),
+            'u' => {
+                // \u{XXXX}
+                let after = chars.as_str();
+                let decoded = after
+                    .strip_prefix('{')
+                    .and_then(|s| s.find('}').map(|end| (&s[..end], end)))
+                    .and_then(|(hex, end)| {
+                        u32::from_str_radix(hex, 16)
+                            .ok()
+                            .and_then(char::from_u32)
+                            .map(|ch| (ch, end))
+                    });
+                match decoded {
+                    Some((ch, end)) => {
+                        out.push(ch);
+                        // 'u' + '{' + hex + '}'
+                        rest = &rest[1 + 1 + end + 1..];
+                        continue;
+                    }
+                    None => {
+                        out.push('\\');
+                        out.push('u');
+                    }
+                }
+            }
+            other => {
+                out.push('\\');
+                out.push(other);
+            }
+        }
+        rest = &rest[c.len_utf8()..];
+    }
+    out.push_str(rest);
+}
+
+/// Undoes the escapes of a `bytes::Bytes` `Debug` body (between `b"` and `"`): `\n`, `\r`,
+/// `\t`, `\\`, `\"`, `\0` and `\xNN`; other characters are the bytes themselves.
+pub fn unescape_debug_bytes(escaped: &str, out: &mut Vec<u8>) {
+    out.clear();
+    let b = escaped.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if c != b'\\' || i + 1 >= b.len() {
+            out.push(c);
+            i += 1;
+            continue;
+        }
+        let e = b[i + 1];
+        i += 2;
+        match e {
+            b'n' => out.push(b'\n'),
+            b'r' => out.push(b'\r'),
+            b't' => out.push(b'\t'),
+            b'0' => out.push(0),
+            b'x' => {
+                let hex = b.get(i..i + 2).and_then(|h| std::str::from_utf8(h).ok());
+                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                    Some(v) => {
+                        out.push(v);
+                        i += 2;
+                    }
+                    None => out.extend_from_slice(b"\\x"),
+                }
+            }
+            other => out.push(other),
+        }
+    }
+}
+
+/// Writes `s` as a JSON string, quotes included.
+pub fn write_json_str(w: &mut impl Write, s: &str) -> io::Result<()> {
+    w.write_all(b"\"")?;
+    write_json_str_body(w, s)?;
+    w.write_all(b"\"")
+}
+
+/// Writes `s` JSON-escaped, without quotes.
+pub fn write_json_str_body(w: &mut impl Write, s: &str) -> io::Result<()> {
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let escape: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0..=0x1f | 0x7f => b"",
+            _ => continue,
+        };
+        w.write_all(&bytes[start..i])?;
+        if escape.is_empty() {
+            write!(w, "\\u{b:04x}")?;
+        } else {
+            w.write_all(escape)?;
+        }
+        start = i + 1;
+    }
+    w.write_all(&bytes[start..])
+}
+
+/// Writes byte data as JSON: a string when it is UTF-8, else `{"base64":"..."}`.
+pub fn write_json_bytes(w: &mut impl Write, data: &[u8]) -> io::Result<()> {
+    match std::str::from_utf8(data) {
+        Ok(s) => write_json_str(w, s),
+        Err(_) => {
+            w.write_all(b"{\"base64\":\"")?;
+            write_base64(w, data)?;
+            w.write_all(b"\"}")
+        }
+    }
+}
+
+/// Writes optional byte data as JSON (`null` for `None`).
+pub fn write_json_opt_bytes(w: &mut impl Write, data: Option<&[u8]>) -> io::Result<()> {
+    match data {
+        Some(d) => write_json_bytes(w, d),
+        None => w.write_all(b"null"),
+    }
+}
+
+const BASE64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// Writes standard base64 (RFC 4648, with padding).
+pub fn write_base64(w: &mut impl Write, data: &[u8]) -> io::Result<()> {
+    let mut buf = [0u8; 4 * 64];
+    for chunk in data.chunks(3 * 64) {
+        let mut n = 0;
+        for group in chunk.chunks(3) {
+            let b0 = group[0];
+            let b1 = group.get(1).copied().unwrap_or(0);
+            let b2 = group.get(2).copied().unwrap_or(0);
+            let v = (u32::from(b0) << 16) | (u32::from(b1) << 8) | u32::from(b2);
+            buf[n] = BASE64[(v >> 18) as usize & 63];
+            buf[n + 1] = BASE64[(v >> 12) as usize & 63];
+            buf[n + 2] = if group.len() > 1 {
+                BASE64[(v >> 6) as usize & 63]
+            } else {
+                b'='
+            };
+            buf[n + 3] = if group.len() > 2 {
+                BASE64[v as usize & 63]
+            } else {
+                b'='
+            };
+            n += 4;
+        }
+        w.write_all(&buf[..n])?;
+    }
+    Ok(())
+}
+
+/// Writes lower-case hex.
+pub fn write_hex(w: &mut impl Write, data: &[u8]) -> io::Result<()> {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut buf = [0u8; 128];
+    for chunk in data.chunks(64) {
+        for (i, b) in chunk.iter().enumerate() {
+            buf[2 * i] = HEX[usize::from(b >> 4)];
+            buf[2 * i + 1] = HEX[usize::from(b & 15)];
+        }
+        w.write_all(&buf[..2 * chunk.len()])?;
+    }
+    Ok(())
+}
+
+/// Writes byte data for the text views: `"text"` (Rust-escaped) when UTF-8, else `0x` hex,
+/// elided after `max` bytes when `max` is given (`0x0102… (300 bytes)`).
+pub fn write_text_bytes(w: &mut impl Write, data: &[u8], max: Option<usize>) -> io::Result<()> {
+    match std::str::from_utf8(data) {
+        Ok(s) => match max {
+            Some(max) if s.len() > max => {
+                let mut cut = max;
+                while !s.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                write!(w, "{:?}… ({} bytes)", &s[..cut], s.len())
+            }
+            _ => write!(w, "{s:?}"),
+        },
+        Err(_) => {
+            w.write_all(b"0x")?;
+            match max {
+                Some(max) if data.len() > max => {
+                    write_hex(w, &data[..max])?;
+                    write!(w, "… ({} bytes)", data.len())
+                }
+                _ => write_hex(w, data),
+            }
+        }
+    }
+}
+
+/// Writes optional byte data for the text views (`null` for `None`).
+pub fn write_text_opt_bytes(
+    w: &mut impl Write,
+    data: Option<&[u8]>,
+    max: Option<usize>,
+) -> io::Result<()> {
+    match data {
+        Some(d) => write_text_bytes(w, d, max),
+        None => w.write_all(b"null"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(f: impl FnOnce(&mut Vec<u8>) -> io::Result<()>) -> String {
+        let mut v = Vec::new();
+        f(&mut v).unwrap();
+        String::from_utf8(v).unwrap()
+    }
+
+    #[test]
+    fn debug_str_round_trip() {
+        let original = "a\"b\\c\nd\te\r\0f\u{1}g\u{301}é'";
+        let debug = format!("{original:?}");
+        let mut out = String::new();
+        unescape_debug_str(&debug[1..debug.len() - 1], &mut out);
+        assert_eq!(out, original);
+        unescape_debug_str("tail\\", &mut out);
+        assert_eq!(out, "tail\\");
+        unescape_debug_str("\\u{zz}", &mut out);
+        assert_eq!(out, "\\u{zz}");
+    }
+
+    #[test]
+    fn debug_bytes_round_trip() {
+        let original: Vec<u8> = (0..=255u8).chain(*b"\"\\\n\r\t\0").collect();
+        let debug = format!("{:?}", bytes::Bytes::from(original.clone()));
+        let mut out = Vec::new();
+        unescape_debug_bytes(&debug[2..debug.len() - 1], &mut out);
+        assert_eq!(out, original);
+    }
+
+    #[test]
+    fn json_strings() {
+        assert_eq!(
+            s(|w| write_json_str(w, "a\"\\\n\u{1}\u{7f}é")),
+            r#""a\"\\\n\u0001\u007fé""#
+        );
+        let parsed: String = serde_json::from_str(&s(|w| write_json_str(w, "x\u{0}y"))).unwrap();
+        assert_eq!(parsed, "x\u{0}y");
+    }
+
+    #[test]
+    fn json_bytes() {
+        assert_eq!(s(|w| write_json_bytes(w, b"hi")), r#""hi""#);
+        assert_eq!(
+            s(|w| write_json_bytes(w, &[0xff, 0, 1])),
+            r#"{"base64":"/wAB"}"#
+        );
+        assert_eq!(s(|w| write_json_opt_bytes(w, None)), "null");
+    }
+
+    #[test]
+    fn base64_vectors() {
+        for (input, expected) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(s(|w| write_base64(w, input.as_bytes())), expected);
+        }
+        let long = vec![0xabu8; 1000];
+        assert_eq!(
+            s(|w| write_base64(w, &long)).len(),
+            1000usize.div_ceil(3) * 4
+        );
+    }
+
+    #[test]
+    fn text_bytes() {
+        assert_eq!(s(|w| write_text_bytes(w, b"a\"b", None)), r#""a\"b""#);
+        assert_eq!(s(|w| write_text_bytes(w, &[0xff, 1], None)), "0xff01");
+        assert_eq!(
+            s(|w| write_text_bytes(w, &[0xff; 5], Some(2))),
+            "0xffff… (5 bytes)"
+        );
+        assert_eq!(
+            s(|w| write_text_bytes(w, "ééé".as_bytes(), Some(3))),
+            "\"é\"… (6 bytes)"
+        );
+    }
+}
