@@ -2,11 +2,8 @@
 //! `fn run(Args) -> anyhow::Result<ExitCode>`; adding one is one line in [`commands!`].
 
 mod bench;
-mod bench_consume;
 mod config;
-mod consume;
 mod decode;
-mod groups;
 mod metadata;
 mod produce;
 mod topics;
@@ -42,9 +39,6 @@ commands! {
     Bench => bench,
     /// Decode captured Kafka traffic (pcap/pcapng) or a log segment.
     Decode => decode,
-    Consume => consume,
-    Groups => groups,
-    BenchConsume => bench_consume,
 }
 
 /// Whether the error is a write to a closed pipe (`| head`), which ends the program quietly.
