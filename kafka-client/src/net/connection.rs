@@ -127,7 +127,8 @@ impl BrokerConnection {
                 what: format!("connection setup (ApiVersions) with {addr}"),
                 after: setup,
             })?
-            .map_err(|e| with_addr(e, addr))?;
+            .map_err(|e| with_addr(e, addr))
+            .map_err(|e| crate::security::tls::explain_plaintext_to_tls(e, addr, config))?;
         debug!(broker = addr, "connected");
         let (tx, rx) = mpsc::unbounded_channel();
         let closed = Arc::new(AtomicBool::new(false));

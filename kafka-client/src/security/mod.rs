@@ -14,7 +14,9 @@ pub mod tls;
 use std::sync::Arc;
 
 pub use password::Password;
-pub use sasl::{OAuthBearerToken, OAuthBearerTokenProvider, SaslConfig, SaslMechanism};
+pub use sasl::{
+    OAuthBearerToken, OAuthBearerTokenProvider, SaslConfig, SaslMechanism, TokenFuture,
+};
 pub use tls::{PemSource, TlsConfig};
 
 use crate::config::{ClientConfig, SecurityProtocol};

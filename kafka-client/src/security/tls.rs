@@ -471,6 +471,38 @@ pub(crate) async fn handshake(
     }
 }
 
+/// Explains a plaintext client talking to a TLS port: the broker's answer is a TLS record
+/// (content type 0x15 alert or 0x16 handshake, then version major 0x03, RFC 8446 section 5.1),
+/// whose first four bytes read as an absurd Kafka frame size. That is a configuration error,
+/// not a broken connection, so it becomes a non-retriable TLS error.
+pub(crate) fn explain_plaintext_to_tls(
+    e: KafkaError,
+    addr: &str,
+    config: &ClientConfig,
+) -> KafkaError {
+    let size = match &e {
+        KafkaError::Decode(d) => match d.kind() {
+            kafka_protocol::DecodeErrorKind::FrameTooLarge { size, .. } => Some(*size),
+            _ => None,
+        },
+        _ => None,
+    };
+    if let Some(size) = size {
+        let b = (size as u32).to_be_bytes();
+        if !config.security_protocol.uses_tls() && matches!(b[0], 0x15 | 0x16) && b[1] == 0x03 {
+            return KafkaError::Tls {
+                addr: addr.to_owned(),
+                reason: format!(
+                    "the broker answered in TLS: this is a TLS listener, but security.protocol \
+                     is {} (use SSL or SASL_SSL)",
+                    config.security_protocol.name()
+                ),
+            };
+        }
+    }
+    e
+}
+
 /// A failed handshake: rustls's verdicts are final (the same certificate fails the same way
 /// next time, so no retry); a dropped connection is an ordinary, retriable one.
 fn classify(addr: &str, name: &ServerName<'_>, e: std::io::Error) -> KafkaError {

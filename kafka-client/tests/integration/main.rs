@@ -9,3 +9,4 @@ mod common;
 mod connection;
 mod consumer;
 mod produce;
+mod security;
