@@ -1,5 +1,7 @@
 //! Runs the built `kafka-cli` against the real broker (`scripts/kafka up`, idempotent).
 
+mod decode;
+
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
