@@ -194,3 +194,77 @@ pub fn java_partitions(keys: &[String], n: i32) -> Vec<i32> {
         .map(|l| l.strip_prefix("ok ").expect(l).parse().unwrap())
         .collect()
 }
+
+/// Reads a whole partition with raw Fetch requests and decodes it with the project's own record
+/// decoder (`kafka_protocol::record`): `(offset, key, value)` per record and the compression of
+/// every batch.
+pub async fn rust_fetch_partition(
+    client: &Client,
+    topic: &str,
+    partition: i32,
+) -> (
+    Vec<(i64, Option<bytes::Bytes>, Option<bytes::Bytes>)>,
+    Vec<kafka_protocol::record::Compression>,
+) {
+    use kafka_protocol::generated::fetch_request::{FetchPartition, FetchTopic};
+    use kafka_protocol::generated::FetchRequest;
+    use kafka_protocol::record::{Batch, BatchIter};
+
+    let info = client.topic(topic, Duration::from_secs(10)).await.unwrap();
+    let leader = info.partition(partition).unwrap().leader;
+    let mut offset = 0i64;
+    let mut records = Vec::new();
+    let mut codecs = Vec::new();
+    loop {
+        let resp = client
+            .send_to_with(leader, |version| FetchRequest {
+                replica_id: -1,
+                max_wait_ms: 100,
+                min_bytes: 1,
+                max_bytes: 8 << 20,
+                session_epoch: -1,
+                topics: vec![FetchTopic {
+                    // Fetch v13+ names topics by id (KIP-516).
+                    topic: if version >= 13 {
+                        String::new()
+                    } else {
+                        topic.to_owned()
+                    },
+                    topic_id: if version >= 13 {
+                        info.id
+                    } else {
+                        Default::default()
+                    },
+                    partitions: vec![FetchPartition {
+                        partition,
+                        fetch_offset: offset,
+                        partition_max_bytes: 4 << 20,
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let p = &resp.responses[0].partitions[0];
+        assert_eq!(p.error_code, 0, "fetch {topic}-{partition}");
+        let hw = p.high_watermark;
+        for batch in BatchIter::new(p.records.clone().unwrap_or_default()) {
+            let Batch::V2(b) = batch.unwrap() else {
+                panic!("legacy batch")
+            };
+            codecs.push(b.compression());
+            for r in b.records().unwrap() {
+                let r = r.unwrap();
+                if r.offset >= offset {
+                    records.push((r.offset, r.key.clone(), r.value.clone()));
+                }
+            }
+            offset = offset.max(b.next_offset());
+        }
+        if offset >= hw {
+            return (records, codecs);
+        }
+    }
+}
