@@ -3,6 +3,7 @@
 
 mod bench;
 mod config;
+mod config_file;
 mod decode;
 mod metadata;
 mod produce;
