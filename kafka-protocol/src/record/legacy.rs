@@ -227,7 +227,7 @@ impl LegacyBatch {
                     ),
                 ));
             }
-            self.offset - last.offset
+            self.offset.wrapping_sub(last.offset)
         } else {
             0
         };

@@ -195,7 +195,7 @@ impl LegacyMessageSetBuilder {
         };
         // toInnerOffset: relative offsets inside compressed magic 1 sets (KIP-31).
         let stored_offset = if self.magic == 1 && self.compression != Compression::None {
-            offset - self.base_offset
+            offset.wrapping_sub(self.base_offset)
         } else {
             offset
         };

@@ -379,3 +379,23 @@ proptest! {
         let _ = drain(v2_with_payload(codec, &payload, count), &DecodeOptions::default());
     }
 }
+
+#[test]
+fn extreme_offsets_do_not_overflow() {
+    // A magic 1 wrapper at i64::MAX whose inner offsets are negative, and a v2 batch at
+    // i64::MAX: offsets wrap as Java's long arithmetic does, nothing panics.
+    let mut b = LegacyMessageSetBuilder::new(1, Compression::Gzip).unwrap();
+    b.set_base_offset(-5);
+    let _ = b.append(0, None, Some(b"x")).unwrap();
+    let mut wrapper = b.build().unwrap().to_vec();
+    wrapper[..8].copy_from_slice(&i64::MAX.to_be_bytes());
+    let _ = drain(Bytes::from(wrapper), &DecodeOptions::without_crc());
+    let mut v = RecordBatchBuilder::new(Compression::None);
+    v.set_base_offset(i64::MAX);
+    let _ = v.append(i64::MIN, None, None, &[]).unwrap();
+    let _ = v.append(i64::MAX, None, None, &[]).unwrap();
+    assert_eq!(
+        drain(v.build().unwrap(), &DecodeOptions::default()).unwrap(),
+        2
+    );
+}
