@@ -2,9 +2,12 @@
 //! `fn run(Args) -> anyhow::Result<ExitCode>`; adding one is one line in [`commands!`].
 
 mod bench;
+mod bench_consume;
 mod config;
 mod config_file;
+mod consume;
 mod decode;
+mod groups;
 mod metadata;
 mod produce;
 mod topics;
@@ -38,6 +41,9 @@ commands! {
     Metadata => metadata,
     /// Benchmarks against a live cluster.
     Bench => bench,
+    Consume => consume,
+    Groups => groups,
+    BenchConsume => bench_consume,
     /// Decode captured Kafka traffic (pcap/pcapng) or a log segment.
     Decode => decode,
 }

@@ -9,9 +9,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use kafka_client::admin::{Admin, NewTopic};
+use kafka_client::consumer::group::wire;
 use kafka_client::consumer::{ConsumerError, GroupConsumer, TopicPartition};
 use kafka_client::producer::{Producer, ProducerRecord};
 use kafka_client::ProducerConfig;
+use kafka_protocol::generated::{ConsumerGroupDescribeRequest, DescribeGroupsRequest};
 
 use crate::common::{broker, client, java_classpath, unique_topic};
 
@@ -107,6 +109,41 @@ fn assert_exactly_once(all: &[&Seen], expected: &BTreeSet<String>) {
     let got: BTreeSet<String> = values.into_keys().collect();
     let missing: Vec<&String> = expected.difference(&got).take(5).collect();
     assert!(missing.is_empty(), "missing records, e.g. {missing:?}");
+}
+
+/// Members the coordinator lists for `group` (classic or KIP-848).
+async fn group_members(group: &str, consumer_protocol: bool) -> usize {
+    let c = client().await;
+    let resp = c
+        .send_any_with(|v| wire::find_coordinator(group, v))
+        .await
+        .unwrap();
+    let node = wire::parse_find_coordinator(&resp, group).unwrap().node;
+    if consumer_protocol {
+        let d = c
+            .send_to(
+                node,
+                &ConsumerGroupDescribeRequest {
+                    group_ids: vec![group.into()],
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        d.groups[0].members.len()
+    } else {
+        let d = c
+            .send_to(
+                node,
+                &DescribeGroupsRequest {
+                    groups: vec![group.into()],
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        d.groups[0].members.len()
+    }
 }
 
 fn values(prefix: &str, n: usize) -> BTreeSet<String> {
@@ -417,7 +454,14 @@ async fn restarted_member_resumes_from_committed_offsets() {
             .await
         );
         first.commit_sync().await.expect("commit");
+        assert_eq!(group_members(&group, protocol == "consumer").await, 1);
         first.close(Duration::from_secs(10)).await.unwrap();
+        // A dynamic member leaves at once (LeaveGroup / epoch -1), no session timeout wait.
+        assert_eq!(
+            group_members(&group, protocol == "consumer").await,
+            0,
+            "{protocol}: left the group"
+        );
         produce(&topic, 2, "b", 50).await;
         let mut second = member(&group, &topic, &extra).await;
         let mut seen2 = vec![Vec::new()];

@@ -124,6 +124,11 @@ impl Engine {
             .retain(|r| !(r.partition == tp.partition && r.topic == tp.topic));
     }
 
+    /// Whether no fetched record waits to be handed out.
+    pub(crate) fn ready_is_empty(&self) -> bool {
+        self.ready.is_empty()
+    }
+
     /// The next record or error, driving I/O while there is none.
     pub(crate) fn poll_record(&mut self, cx: &mut Context<'_>) -> Poll<Result<ConsumerRecord>> {
         loop {

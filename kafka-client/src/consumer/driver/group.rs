@@ -160,6 +160,7 @@ impl GroupConsumer {
     /// Whether every owned partition is read to its end (and the group is stable).
     pub fn at_end(&self) -> bool {
         self.member.is_stable()
+            && self.engine.ready_is_empty()
             && !self.member.owned().is_empty()
             && self
                 .member

@@ -68,20 +68,48 @@ pub(crate) async fn send(client: Client, group: String, out: Outgoing) -> Result
     let t = out.timeout;
     Ok(match out.request {
         GroupRequest::FindCoordinator => unreachable!("handled above"),
-        GroupRequest::JoinGroup(r) => {
+        GroupRequest::JoinGroup(mut r) => {
             let v = conn.version_of::<JoinGroupRequest>()?;
+            // Fields older versions lack (the encoder refuses non-default values there).
+            if v < 8 {
+                r.reason = None;
+            }
+            if v < 5 {
+                r.group_instance_id = None;
+            }
             GroupResponse::JoinGroup(call(&conn, &r, v, t).await?)
         }
-        GroupRequest::SyncGroup(r) => {
+        GroupRequest::SyncGroup(mut r) => {
             let v = conn.version_of::<SyncGroupRequest>()?;
+            if v < 5 {
+                r.protocol_type = None;
+                r.protocol_name = None;
+            }
+            if v < 3 {
+                r.group_instance_id = None;
+            }
             GroupResponse::SyncGroup(call(&conn, &r, v, t).await?)
         }
-        GroupRequest::Heartbeat(r) => {
+        GroupRequest::Heartbeat(mut r) => {
             let v = conn.version_of::<HeartbeatRequest>()?;
+            if v < 3 {
+                r.group_instance_id = None;
+            }
             GroupResponse::Heartbeat(call(&conn, &r, v, t).await?)
         }
-        GroupRequest::LeaveGroup(r) => {
+        GroupRequest::LeaveGroup(mut r) => {
             let v = conn.version_of::<LeaveGroupRequest>()?;
+            // KIP-345: v3 replaced the single member id with a list of members.
+            if v >= 3 {
+                r.member_id.clear();
+                if v < 5 {
+                    for m in &mut r.members {
+                        m.reason = None;
+                    }
+                }
+            } else {
+                r.members.clear();
+            }
             GroupResponse::LeaveGroup(call(&conn, &r, v, t).await?)
         }
         GroupRequest::ConsumerGroupHeartbeat(r) => {

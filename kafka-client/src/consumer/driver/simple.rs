@@ -159,10 +159,12 @@ impl Consumer {
     /// Whether every assigned partition has been read to its end as of the last fetch (and the
     /// queue of fetched records is empty).
     pub fn at_end(&self) -> bool {
-        self.engine
-            .fetcher
-            .assignment()
-            .all(|tp| self.engine.fetcher.at_end(tp))
+        self.engine.ready_is_empty()
+            && self
+                .engine
+                .fetcher
+                .assignment()
+                .all(|tp| self.engine.fetcher.at_end(tp))
     }
 
     /// Offsets for timestamps (`None` where no record is at or after it), via ListOffsets.
