@@ -13,6 +13,9 @@ pub mod codec;
 pub mod error;
 pub mod error_code;
 pub mod frame;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 #[allow(missing_docs)]
 pub mod generated;
 pub mod message;
