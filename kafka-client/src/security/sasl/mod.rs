@@ -2,8 +2,8 @@
 //! SaslAuthenticate requests carrying the mechanism's messages, then re-authentication before
 //! the session the broker granted runs out (KIP-368).
 //!
-//! The mechanisms ([`plain`], [`scram`], [`oauthbearer`]) and the Kafka-level exchange
-//! ([`exchange`]) are sans-IO; [`driver`] moves their messages over a broker connection.
+//! The mechanisms (`plain`, `scram`, [`oauthbearer`]) and the Kafka-level exchange
+//! (`exchange`) are sans-IO; `driver` moves their messages over a broker connection.
 
 pub(crate) mod driver;
 pub(crate) mod exchange;
