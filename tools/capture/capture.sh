@@ -3,7 +3,7 @@
 # fixtures/manifest.json: real clients talking to the real Apache Kafka 4.3.1 broker, recorded with
 # tcpdump on the loopback interface.
 #
-#   tools/capture/capture.sh                 every capture (about 15 minutes)
+#   tools/capture/capture.sh                 every capture (25-35 minutes, more on a loaded machine)
 #   tools/capture/capture.sh NAME...         only these captures (e.g. kcat-metadata); other manifest entries stay
 #   tools/capture/capture.sh --list          the capture names
 #   tools/capture/capture.sh --install       first install the pinned clients (pip, apt kcat), then capture
@@ -485,7 +485,7 @@ main() {
     case $1 in
       --list) cut -d'|' -f1 <<<"$CAPTURES"; return 0 ;;
       --install) install=1 ;;
-      -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; return 0 ;;
+      -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; return 0 ;;
       -*) die "unknown option $1" ;;
       *) names+=("$1") ;;
     esac

@@ -54,8 +54,12 @@ const KNOWN_GAPS: &[(&str, &str, &str)] = &[
     ),
 ];
 
+/// `fixtures/`, or `FIXTURES_DIR` (e.g. a fresh `CAPTURE_OUT` of tools/capture/capture.sh).
 fn fixtures_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures")
+    std::env::var_os("FIXTURES_DIR").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures"),
+        PathBuf::from,
+    )
 }
 
 // ------------------------------------------------------------------ manifest
