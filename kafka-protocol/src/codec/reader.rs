@@ -240,11 +240,18 @@ impl<'a> Reader<'a> {
     /// An unsigned varint of at most 5 bytes (KIP-482 lengths, counts and tags).
     #[inline(always)]
     pub fn unsigned_varint(&mut self) -> Result<u32, DecodeError> {
-        // Most varints (lengths, counts, tags) are one byte; keep that path inlined.
+        // Most varints are one byte (lengths, counts, tags) or two (record fields): keep those
+        // paths inlined.
         if let Some(&b) = self.data.get(self.pos) {
             if b < 0x80 {
                 self.pos += 1;
                 return Ok(u32::from(b));
+            }
+            if let Some(&c) = self.data.get(self.pos + 1) {
+                if c < 0x80 {
+                    self.pos += 2;
+                    return Ok(u32::from(b & 0x7f) | (u32::from(c) << 7));
+                }
             }
         }
         self.unsigned_varint_slow()

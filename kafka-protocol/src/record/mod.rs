@@ -19,6 +19,7 @@
 //! uncompressed batches are slices of it; a compressed batch is decompressed once into a
 //! `Bytes` that its records then slice.
 
+mod access;
 mod attributes;
 mod batch;
 mod blob;
