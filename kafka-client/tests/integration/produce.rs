@@ -279,3 +279,57 @@ async fn bad_input_fails_clearly_and_in_time() {
     producer.close().await;
     p2.close().await;
 }
+
+#[tokio::test]
+async fn full_buffer_blocks_then_fails_after_max_block() {
+    let topic = common::unique_topic("buffer");
+    create(&topic, 1).await;
+    // Three 5 kB records fill buffer.memory (16 kB) while their batch lingers for a minute.
+    let config = ProducerConfig::new(common::broker())
+        .buffer_memory(16_384)
+        .batch_size(16_384)
+        .linger(Duration::from_secs(60))
+        .max_block(Duration::from_millis(500));
+    let producer = Producer::connect(config).await.unwrap();
+    let mut deliveries = Vec::new();
+    for _ in 0..3 {
+        deliveries.push(
+            producer
+                .send(ProducerRecord::new(topic.clone(), vec![b'z'; 5000]))
+                .await
+                .unwrap(),
+        );
+    }
+    let start = Instant::now();
+    let err = producer
+        .send(ProducerRecord::new(topic.clone(), vec![b'z'; 5000]))
+        .await
+        .unwrap_err();
+    let waited = start.elapsed();
+    assert!(
+        waited >= Duration::from_millis(450) && waited < Duration::from_secs(3),
+        "{waited:?}"
+    );
+    assert!(matches!(err, KafkaError::Timeout { .. }), "{err}");
+    assert!(err.to_string().contains("buffer.memory"), "{err}");
+    // flush sends the lingering batch and gives the memory back.
+    producer.flush().await;
+    for d in deliveries {
+        d.await.unwrap();
+    }
+    let d = producer
+        .send(ProducerRecord::new(topic.clone(), vec![b'z'; 5000]))
+        .await
+        .unwrap();
+    // close delivers what lingers, without waiting for linger.ms.
+    let start = Instant::now();
+    producer.close().await;
+    assert!(start.elapsed() < Duration::from_secs(10));
+    d.await.unwrap();
+    // After close, sends fail at once.
+    let err = producer
+        .send(ProducerRecord::new(topic.clone(), "late"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, KafkaError::Closed), "{err}");
+}
