@@ -62,7 +62,10 @@ mod tests {
     fn batch(values: &[&str], compression: Compression) -> bytes::Bytes {
         let mut b = RecordBatchBuilder::new(compression);
         for v in values {
-            b.append(0, None, Some(v.as_bytes()), &[]).expect("append");
+            assert_eq!(
+                b.append(0, None, Some(v.as_bytes()), &[]).expect("append"),
+                crate::record::AppendResult::Appended
+            );
         }
         b.build().expect("build")
     }
