@@ -35,9 +35,9 @@ pub enum Kind {
     Int,
     /// A float literal (`1.5`, `1e-7`, `NaN`, `inf`).
     Float,
-    /// `"..."`: `text` is the escaped body (see [`super::text::unescape_debug_str`]).
+    /// `"..."`: `text` is the escaped body (see `text::unescape_debug_str`).
     Str,
-    /// `b"..."`: `text` is the escaped body (see [`super::text::unescape_debug_bytes`]).
+    /// `b"..."`: `text` is the escaped body (see `text::unescape_debug_bytes`).
     Bytes,
     /// `Uuid(...)`: `text` is Kafka's base64 form.
     Uuid,
