@@ -148,6 +148,7 @@ fn decode_capture(
         Err(e) => return Err(e).with_context(|| format!("reading {}", args.input)),
     };
     let mut decoder = FrameDecoder::with_record_options(record_opts);
+    decoder.set_count_records_only(args.stats || !(args.json || args.verbose));
     let mut summary = SummaryWriter::new();
     let mut json = JsonWriter::default();
     let mut stats = Stats::default();
@@ -315,7 +316,7 @@ fn decode_segment(
         batches += 1;
         if args.stats {
             stats.batches += 1;
-            stats.records += batch.records.len() as u64;
+            stats.records += batch.count as u64;
             stats.control_batches += u64::from(batch.is_control());
             stats.bytes += batch.batch.size() as u64;
             *stats

@@ -113,6 +113,7 @@ pub struct FrameDecoder {
     client_id: Option<String>,
     error: Option<FrameError>,
     opts: DecodeOptions,
+    count_only: bool,
 }
 
 impl FrameDecoder {
@@ -127,6 +128,12 @@ impl FrameDecoder {
             opts,
             ..Self::default()
         }
+    }
+
+    /// Decode records but only count them (for output that shows no records: the one-line
+    /// summary, statistics). Every record is still decoded and checked.
+    pub fn set_count_records_only(&mut self, count_only: bool) {
+        self.count_only = count_only;
     }
 
     /// Forgets a connection's outstanding requests (call when it closes).
@@ -304,7 +311,7 @@ impl FrameDecoder {
                 .checked_sub(base)
                 .filter(|p| p + blob.len() <= frame.bytes.len())
                 .unwrap_or(0);
-            let set = RecordSet::decode(blob, position, &self.opts);
+            let set = RecordSet::decode(blob, position, &self.opts, !self.count_only);
             if let (Some(e), None) = (&set.error, &self.error) {
                 let mut fe = FrameError::from_decode(e, 4 + position as u64);
                 fe.reason = format!("record data: {}", fe.reason);

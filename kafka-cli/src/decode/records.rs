@@ -14,25 +14,34 @@ pub struct DecodedBatch {
     pub position: u64,
     /// The batch header.
     pub batch: Batch,
-    /// Its records (for a legacy compressed wrapper: the inner messages).
+    /// Its records (for a legacy compressed wrapper: the inner messages); empty when decoded
+    /// with `keep` off.
     pub records: Vec<Record>,
-    /// For a control batch: the typed control record of each record, same order.
+    /// For a control batch: the typed control record of each record, same order (empty when
+    /// decoded with `keep` off).
     pub control: Vec<ControlRecord>,
+    /// Records decoded (kept or not).
+    pub count: usize,
 }
 
 impl DecodedBatch {
     /// Decodes every record of `batch`. On a failure, the records before it are kept and the
     /// error is returned beside them, its offset relative to the batch start (for compressed
     /// batches, the batch start: offsets inside decompressed data do not map to the input).
+    ///
+    /// With `keep` off every record is still decoded and checked, but only counted: the one-line
+    /// summary and the statistics need no more, and not keeping them saves allocations.
     pub fn decode(
         batch: Batch,
         position: u64,
         opts: &DecodeOptions,
+        keep: bool,
     ) -> (Self, Option<DecodeError>) {
         let mut out = DecodedBatch {
             position,
             records: Vec::new(),
             control: Vec::new(),
+            count: 0,
             batch,
         };
         let compressed = out.batch.compression() != Compression::None;
@@ -47,23 +56,31 @@ impl DecodedBatch {
             Ok(it) => it,
             Err(e) => return (out, Some(at(e))),
         };
-        out.records.reserve(iter.remaining().min(1 << 16));
+        if keep {
+            out.records.reserve(iter.remaining().min(1 << 16));
+        }
         let control = out.batch.is_control();
         for rec in iter {
             let rec = match rec {
                 Ok(rec) => rec,
                 Err(e) => return (out, Some(at(e))),
             };
+            out.count += 1;
             if control {
                 match ControlRecord::parse(&rec) {
-                    Ok(c) => out.control.push(c),
+                    Ok(c) if keep => out.control.push(c),
+                    Ok(_) => {}
                     Err(e) => {
-                        out.records.push(rec);
+                        if keep {
+                            out.records.push(rec);
+                        }
                         return (out, Some(at(e)));
                     }
                 }
             }
-            out.records.push(rec);
+            if keep {
+                out.records.push(rec);
+            }
         }
         (out, None)
     }
@@ -90,8 +107,9 @@ pub struct RecordSet {
 }
 
 impl RecordSet {
-    /// Decodes every batch and record of `data`, found at `position` in its frame.
-    pub fn decode(data: Bytes, position: usize, opts: &DecodeOptions) -> Self {
+    /// Decodes every batch and record of `data`, found at `position` in its frame; keeps the
+    /// records when `keep` (see [`DecodedBatch::decode`]).
+    pub fn decode(data: Bytes, position: usize, opts: &DecodeOptions, keep: bool) -> Self {
         let mut set = RecordSet {
             position,
             size: data.len(),
@@ -103,7 +121,7 @@ impl RecordSet {
             match it.next() {
                 None => break,
                 Some(Ok(batch)) => {
-                    let (b, error) = DecodedBatch::decode(batch, start, opts);
+                    let (b, error) = DecodedBatch::decode(batch, start, opts, keep);
                     set.batches.push(b);
                     if let Some(e) = error {
                         set.error = Some(e.shifted(start as usize));
@@ -122,7 +140,7 @@ impl RecordSet {
 
     /// Records in all complete batches.
     pub fn record_count(&self) -> usize {
-        self.batches.iter().map(|b| b.records.len()).sum()
+        self.batches.iter().map(|b| b.count).sum()
     }
 }
 
@@ -147,6 +165,12 @@ mod tests {
         b.build().unwrap()
     }
 
+    fn set_data(batch: &Bytes) -> Bytes {
+        let mut two = BytesMut::from(&batch[..]);
+        two.extend_from_slice(batch);
+        two.freeze()
+    }
+
     #[test]
     fn decodes_all_codecs() {
         for c in [
@@ -159,7 +183,10 @@ mod tests {
             let data = blob(c);
             let mut two = BytesMut::from(&data[..]);
             two.extend_from_slice(&data);
-            let set = RecordSet::decode(two.freeze(), 7, &DecodeOptions::default());
+            let set = RecordSet::decode(two.freeze(), 7, &DecodeOptions::default(), true);
+            let counted = RecordSet::decode(set_data(&data), 7, &DecodeOptions::default(), false);
+            assert_eq!(counted.record_count(), 4);
+            assert!(counted.batches.iter().all(|b| b.records.is_empty()));
             assert!(set.error.is_none(), "{c:?}: {:?}", set.error);
             assert_eq!(set.batches.len(), 2);
             assert_eq!(set.record_count(), 4);
@@ -174,7 +201,7 @@ mod tests {
         let data = blob(Compression::None);
         let mut two = BytesMut::from(&data[..]);
         two.extend_from_slice(&data[..data.len() - 3]);
-        let set = RecordSet::decode(two.freeze(), 0, &DecodeOptions::default());
+        let set = RecordSet::decode(two.freeze(), 0, &DecodeOptions::default(), true);
         assert!(set.error.is_none());
         assert_eq!(set.batches.len(), 1);
         assert_eq!(set.truncated.unwrap().position, data.len());
@@ -187,7 +214,7 @@ mod tests {
         two.extend_from_slice(&data);
         let last = two.len() - 1;
         two[last] ^= 0xff;
-        let set = RecordSet::decode(two.freeze(), 0, &DecodeOptions::default());
+        let set = RecordSet::decode(two.freeze(), 0, &DecodeOptions::default(), true);
         let e = set.error.expect("crc mismatch");
         assert_eq!(set.batches.len(), 1);
         assert!(e.offset() >= data.len(), "{e}");

@@ -135,7 +135,7 @@ impl<R: Read> SegmentReader<R> {
             error,
             partial: None,
         })?;
-        match DecodedBatch::decode(batch, position, &self.opts) {
+        match DecodedBatch::decode(batch, position, &self.opts, true) {
             (b, None) => Ok(Some(b)),
             (partial, Some(error)) => Err(SegmentError::Batch {
                 position,
