@@ -199,6 +199,18 @@ impl Iterator for Children<'_> {
     }
 }
 
+/// Bytes of identifiers: ASCII letters, digits and `_`.
+static IDENT: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = b.is_ascii_alphanumeric() || b == b'_';
+        c += 1;
+    }
+    t
+};
+
 struct Parser<'a> {
     s: &'a [u8],
     pos: usize,
@@ -284,46 +296,52 @@ impl Parser<'_> {
     /// After an opening quote: the escaped body up to the closing quote.
     fn quoted(&mut self) -> Result<(usize, usize), TreeError> {
         let start = self.pos;
-        while let Some(&c) = self.s.get(self.pos) {
-            match c {
-                b'\\' => self.pos += 2,
-                b'"' => {
-                    let body = (start, self.pos);
-                    self.pos += 1;
-                    return Ok(body);
+        let s = self.s;
+        let mut i = start;
+        loop {
+            match s[i.min(s.len())..]
+                .iter()
+                .position(|&c| c == b'"' || c == b'\\')
+            {
+                Some(k) if s[i + k] == b'"' => {
+                    self.pos = i + k + 1;
+                    return Ok((start, i + k));
                 }
-                _ => self.pos += 1,
+                Some(k) => i += k + 2,
+                None => {
+                    self.pos = s.len();
+                    return Err(self.err("a closing quote"));
+                }
             }
         }
-        Err(self.err("a closing quote"))
     }
 
     fn number(&mut self) -> NodeId {
         let start = self.pos;
+        let s = self.s;
+        let mut i = start;
         let mut float = false;
-        while let Some(&c) = self.s.get(self.pos) {
+        while let Some(&c) = s.get(i) {
             match c {
                 b'0'..=b'9' | b'-' => {}
                 b'.' | b'e' | b'E' | b'+' | b'a'..=b'z' | b'A'..=b'Z' => float = true,
                 _ => break,
             }
-            self.pos += 1;
+            i += 1;
         }
-        self.push(
-            if float { Kind::Float } else { Kind::Int },
-            (start, self.pos),
-        )
+        self.pos = i;
+        self.push(if float { Kind::Float } else { Kind::Int }, (start, i))
     }
 
     fn ident(&mut self) -> (usize, usize) {
         let start = self.pos;
-        while self
-            .peek()
-            .is_some_and(|c| c.is_ascii_alphanumeric() || c == b'_')
-        {
-            self.pos += 1;
+        let s = self.s;
+        let mut i = start;
+        while i < s.len() && IDENT[usize::from(s[i])] {
+            i += 1;
         }
-        (start, self.pos)
+        self.pos = i;
+        (start, i)
     }
 
     fn word(&mut self, depth: usize) -> Result<NodeId, TreeError> {
