@@ -113,21 +113,33 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let mut bytes = 0u64;
         let idle_limit = Duration::from_secs(30);
         while count < target {
+            // Drain what is fetched without a timer per record; wait only when empty.
             let next = match &mut group {
-                Some(g) => tokio::time::timeout(idle_limit, g.next()).await,
-                None => tokio::time::timeout(idle_limit, alone.next()).await,
+                Some(g) => g.try_next(),
+                None => alone.try_next(),
+            };
+            let next = match next {
+                Some(r) => Ok(Some(r)),
+                None => match &mut group {
+                    Some(g) => tokio::time::timeout(idle_limit, g.next()).await,
+                    None => tokio::time::timeout(idle_limit, alone.next()).await,
+                },
             };
             match next {
                 Ok(Some(Ok(r))) => {
                     count += 1;
-                    bytes += (r.key.as_ref().map_or(0, |k| k.len()) + r.value.as_ref().map_or(0, |v| v.len())) as u64;
+                    bytes += (r.key.as_ref().map_or(0, |k| k.len())
+                        + r.value.as_ref().map_or(0, |v| v.len())) as u64;
                     if count % 8192 == 0 {
                         bar.set_position(count);
                     }
                 }
                 Ok(Some(Err(e))) => bail!("after {count} records: {e}"),
                 Ok(None) => break,
-                Err(_) => bail!("no record for {} s after {count} records", idle_limit.as_secs()),
+                Err(_) => bail!(
+                    "no record for {} s after {count} records",
+                    idle_limit.as_secs()
+                ),
             }
         }
         let elapsed = start.elapsed();

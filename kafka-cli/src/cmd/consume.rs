@@ -269,6 +269,13 @@ impl Source {
         }
     }
 
+    fn try_next(&mut self) -> Option<Result<ConsumerRecord, ConsumerError>> {
+        match self {
+            Source::Alone(c) => c.try_next(),
+            Source::Group(g) => g.try_next(),
+        }
+    }
+
     fn at_end(&self) -> bool {
         match self {
             Source::Alone(c) => c.at_end(),
@@ -356,15 +363,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             if args.count.is_some_and(|c| printed >= c) {
                 break;
             }
-            // Take what is ready without waiting; flush before waiting.
-            let next = match tokio::time::timeout(Duration::ZERO, source.next()).await {
-                Ok(n) => Some(n),
-                Err(_) => {
+            // Take what is fetched without waiting (no timer per record); flush before waiting.
+            let next = match source.try_next() {
+                Some(r) => Some(Some(r)),
+                None => {
                     out.flush()?;
                     if args.exit_at_end && source.at_end() {
                         break;
                     }
-                    tokio::time::timeout(Duration::from_millis(100), source.next()).await.ok()
+                    tokio::time::timeout(Duration::from_millis(100), source.next())
+                        .await
+                        .ok()
                 }
             };
             match next {

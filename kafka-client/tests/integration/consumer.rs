@@ -14,6 +14,8 @@ use kafka_client::consumer::{Consumer, ConsumerError, ConsumerRecord, OffsetSpec
 use crate::common::{broker, client, java_classpath, repo, unique_topic};
 
 // The group tests live beside this file; one module line in main.rs covers both.
+#[path = "consumer_assignors.rs"]
+mod assignors;
 #[path = "consumer_group.rs"]
 mod group;
 

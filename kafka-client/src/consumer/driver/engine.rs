@@ -70,7 +70,8 @@ pub(crate) struct Engine {
     seen_cluster: Option<Instant>,
     /// Topic ids seen per assigned topic, to notice a topic deleted and created again.
     topic_ids: HashMap<Arc<str>, Uuid>,
-    ready: VecDeque<ConsumerRecord>,
+    /// Records taken from the fetcher, handed out one by one (moved once, not re-queued).
+    ready: std::vec::IntoIter<ConsumerRecord>,
     errors: VecDeque<ConsumerError>,
     sleep: Pin<Box<tokio::time::Sleep>>,
     retry_backoff: Duration,
@@ -102,7 +103,7 @@ impl Engine {
             next_resets: now,
             seen_cluster: None,
             topic_ids: HashMap::new(),
-            ready: VecDeque::new(),
+            ready: Vec::new().into_iter(),
             errors: VecDeque::new(),
             sleep: Box::pin(tokio::time::sleep(Duration::ZERO)),
             retry_backoff,
@@ -120,13 +121,36 @@ impl Engine {
 
     /// Drops records already handed to the engine's queue for `tp` (after a seek).
     pub(crate) fn drop_ready(&mut self, tp: &TopicPartition) {
-        self.ready
-            .retain(|r| !(r.partition == tp.partition && r.topic == tp.topic));
+        let rest: Vec<ConsumerRecord> = std::mem::take(&mut self.ready)
+            .filter(|r| !(r.partition == tp.partition && r.topic == tp.topic))
+            .collect();
+        self.ready = rest.into_iter();
     }
 
     /// Whether no fetched record waits to be handed out.
     pub(crate) fn ready_is_empty(&self) -> bool {
-        self.ready.is_empty()
+        self.ready.len() == 0
+    }
+
+    /// The next record or error if one is at hand, without driving I/O (cheap: no clock, no
+    /// waker).
+    pub(crate) fn try_record(&mut self) -> Option<Result<ConsumerRecord>> {
+        if let Some(e) = self.errors.pop_front() {
+            return Some(Err(e));
+        }
+        if let Some(r) = self.ready.next() {
+            return Some(Ok(r));
+        }
+        let max = self.fetcher.config().max_poll_records.max(1);
+        let mut batch = Vec::with_capacity(max);
+        match self.fetcher.poll_records(max, &mut batch) {
+            Err(e) => Some(Err(e)),
+            Ok(0) => None,
+            Ok(_) => {
+                self.ready = batch.into_iter();
+                self.ready.next().map(Ok)
+            }
+        }
     }
 
     /// The next record or error, driving I/O while there is none.
@@ -135,18 +159,8 @@ impl Engine {
             if let Some(e) = self.errors.pop_front() {
                 return Poll::Ready(Err(e));
             }
-            if let Some(r) = self.ready.pop_front() {
-                return Poll::Ready(Ok(r));
-            }
-            let max = self.fetcher.config().max_poll_records.max(1);
-            let mut batch = Vec::new();
-            match self.fetcher.poll_records(max, &mut batch) {
-                Err(e) => return Poll::Ready(Err(e)),
-                Ok(0) => {}
-                Ok(_) => {
-                    self.ready.extend(batch);
-                    continue;
-                }
+            if let Some(r) = self.try_record() {
+                return Poll::Ready(r);
             }
             match self.poll_io(cx) {
                 Poll::Ready(()) => continue,
@@ -161,7 +175,7 @@ impl Engine {
             return Err(e);
         }
         while out.len() < max {
-            match self.ready.pop_front() {
+            match self.ready.next() {
                 Some(r) => out.push(r),
                 None => break,
             }

@@ -58,6 +58,9 @@ pub struct GroupConsumer {
     next_auto_commit: Instant,
     /// Offsets of records returned to the application (next offset to consume).
     delivered: HashMap<TopicPartition, i64>,
+    /// The partition of the latest returned record and its next offset, not yet in
+    /// `delivered` (saves a map update per record while a partition's batch is read).
+    current: Option<(TopicPartition, i64)>,
     last_committed: HashMap<TopicPartition, i64>,
     commit_results: HashMap<u64, Result<()>>,
     rebalance_events: Vec<RebalanceEvent>,
@@ -94,6 +97,7 @@ impl GroupConsumer {
                 .then_some(config.group.auto_commit_interval),
             next_auto_commit: now + config.group.auto_commit_interval,
             delivered: HashMap::new(),
+            current: None,
             last_committed: HashMap::new(),
             commit_results: HashMap::new(),
             rebalance_events: Vec::new(),
@@ -181,6 +185,7 @@ impl GroupConsumer {
 
     /// Moves the position of an owned partition.
     pub fn seek(&mut self, tp: &TopicPartition, offset: i64) -> Result<()> {
+        self.flush_current();
         self.engine.fetcher.seek(tp, offset)?;
         self.engine.drop_ready(tp);
         self.delivered.remove(tp);
@@ -189,9 +194,10 @@ impl GroupConsumer {
 
     /// Offsets to commit: the position after every record returned so far.
     fn consumed_offsets(
-        &self,
+        &mut self,
         only: Option<&[TopicPartition]>,
     ) -> BTreeMap<TopicPartition, OffsetAndMetadata> {
+        self.flush_current();
         self.delivered
             .iter()
             .filter(|(tp, _)| only.is_none_or(|o| o.contains(tp)))
@@ -262,21 +268,61 @@ impl GroupConsumer {
             let progressed = self.drive(cx);
             match self.engine.poll_record(cx) {
                 Poll::Ready(Ok(r)) => {
-                    let tp = TopicPartition {
-                        topic: Arc::clone(&r.topic),
-                        partition: r.partition,
-                    };
-                    if !self.member.owned().contains(&tp) {
-                        // Revoked or lost while queued.
-                        continue;
+                    if let Some(r) = self.accept(r) {
+                        return Poll::Ready(Some(Ok(r)));
                     }
-                    self.delivered.insert(tp, r.offset + 1);
-                    return Poll::Ready(Some(Ok(r)));
                 }
                 Poll::Ready(Err(e)) => return Poll::Ready(Some(Err(e))),
                 Poll::Pending if progressed => continue,
                 Poll::Pending => return Poll::Pending,
             }
+        }
+    }
+
+    /// The next record (or error) if one is already fetched, without waiting or doing I/O;
+    /// `None` means await [`next`](Self::next) (which also runs heartbeats and rebalances).
+    pub fn try_next(&mut self) -> Option<Result<ConsumerRecord>> {
+        if self.fatal.is_some() {
+            return None;
+        }
+        loop {
+            match self.engine.try_record()? {
+                Ok(r) => {
+                    if let Some(r) = self.accept(r) {
+                        return Some(Ok(r));
+                    }
+                }
+                Err(e) => return Some(Err(e)),
+            }
+        }
+    }
+
+    /// Records the delivery of `r`, or drops it when its partition is no longer owned.
+    fn accept(&mut self, r: ConsumerRecord) -> Option<ConsumerRecord> {
+        if let Some((tp, next)) = &mut self.current {
+            if tp.partition == r.partition
+                && (Arc::ptr_eq(&tp.topic, &r.topic) || tp.topic == r.topic)
+            {
+                *next = r.offset + 1;
+                return Some(r);
+            }
+        }
+        self.flush_current();
+        let tp = TopicPartition {
+            topic: Arc::clone(&r.topic),
+            partition: r.partition,
+        };
+        if !self.member.owned().contains(&tp) {
+            // Revoked or lost while queued.
+            return None;
+        }
+        self.current = Some((tp, r.offset + 1));
+        Some(r)
+    }
+
+    fn flush_current(&mut self) {
+        if let Some((tp, next)) = self.current.take() {
+            self.delivered.insert(tp, next);
         }
     }
 
@@ -524,6 +570,7 @@ impl GroupConsumer {
 
     /// Stops fetching `parts` and forgets their consumed offsets.
     fn stop(&mut self, parts: &[TopicPartition]) {
+        self.flush_current();
         self.engine.fetcher.remove_partitions(parts);
         for tp in parts {
             self.engine.drop_ready(tp);

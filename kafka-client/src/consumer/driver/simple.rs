@@ -221,6 +221,12 @@ impl Consumer {
         self.engine.poll_record(cx).map(Some)
     }
 
+    /// The next record (or error) if one is already fetched, without waiting or doing I/O;
+    /// `None` means await [`next`](Self::next). Cheap enough for a per-record loop.
+    pub fn try_next(&mut self) -> Option<Result<ConsumerRecord>> {
+        self.engine.try_record()
+    }
+
     /// The next record (or error).
     pub async fn next(&mut self) -> Option<Result<ConsumerRecord>> {
         poll_fn(|cx| self.poll_next(cx)).await
