@@ -481,22 +481,63 @@ impl Write for Captured {
     }
 }
 
+thread_local! {
+    /// The buffer that events logged on this thread go to, while a test captures.
+    static CAPTURING: std::cell::RefCell<Option<Captured>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Writes to the current thread's capture buffer, or nowhere.
+struct ThreadCapture;
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for ThreadCapture {
+    type Writer = Box<dyn Write + 'a>;
+    fn make_writer(&'a self) -> Self::Writer {
+        match CAPTURING.with(|c| c.borrow().clone()) {
+            Some(buffer) => Box::new(buffer),
+            None => Box::new(std::io::sink()),
+        }
+    }
+}
+
+/// Stops capturing on this thread when dropped.
+struct CaptureGuard;
+
+impl Drop for CaptureGuard {
+    fn drop(&mut self) {
+        CAPTURING.with(|c| c.borrow_mut().take());
+    }
+}
+
 impl Captured {
     fn text(&self) -> String {
         String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
     }
 
-    /// A subscriber writing every event and span field of every level to this buffer, for
-    /// this thread (the tests below run on a current-thread runtime, so every task the client
-    /// spawns logs here too).
-    fn install(&self) -> tracing::subscriber::DefaultGuard {
-        let me = self.clone();
-        let sub = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_ansi(false)
-            .with_writer(move || me.clone())
-            .finish();
-        tracing::subscriber::set_default(sub)
+    /// Sends every event and span field of every level logged on this thread to this buffer
+    /// (the tests below run on a current-thread runtime, so every task the client spawns logs
+    /// here too).
+    ///
+    /// The subscriber is process-wide and decides per event, never per callsite: a scoped
+    /// (`set_default`) subscriber lets tracing cache a callsite's interest as "never" when
+    /// another test thread registers it first, which made this capture miss lines at random.
+    fn install(&self) -> CaptureGuard {
+        use tracing_subscriber::layer::SubscriberExt;
+        use tracing_subscriber::Layer;
+        static GLOBAL: OnceLock<()> = OnceLock::new();
+        GLOBAL.get_or_init(|| {
+            let only_while_capturing = tracing_subscriber::filter::dynamic_filter_fn(|_, _| {
+                CAPTURING.with(|c| c.borrow().is_some())
+            })
+            .with_callsite_filter(|_| tracing::subscriber::Interest::sometimes());
+            let layer = tracing_subscriber::fmt::layer()
+                .with_ansi(false)
+                .with_writer(ThreadCapture)
+                .with_filter(only_while_capturing);
+            tracing::subscriber::set_global_default(tracing_subscriber::registry().with(layer))
+                .expect("no other global subscriber in this test binary");
+        });
+        CAPTURING.with(|c| *c.borrow_mut() = Some(self.clone()));
+        CaptureGuard
     }
 }
 
