@@ -9,7 +9,8 @@ use bytes::{BufMut, Bytes, BytesMut};
 
 use super::{first_difference, select, Outcome, Verdict, Violation};
 use crate::frame::{decode_request, decode_response, encode_request_body, encode_response_body};
-use crate::{ApiKey, ResponseBody};
+use crate::generated::{RequestHeader, ResponseHeader};
+use crate::{ApiKey, RequestBody, ResponseBody};
 
 /// A request frame decodes only to something that encodes back to the same bytes.
 pub fn request_frame(data: &[u8]) -> Outcome {
@@ -35,10 +36,20 @@ pub fn check_request(frame: &Bytes) -> Outcome {
     if body.api_key() != key {
         return Err(what(format!("decoded as {}", body.api_key())));
     }
-    let mut out = BytesMut::new();
-    encode_request_body(&mut out, &header, &body)
-        .map_err(|e| what(format!("decoded but does not encode: {e}")))?;
-    same_frame(frame, &out).map_err(what)
+    let encode = |h: &RequestHeader, b: &RequestBody| {
+        let mut out = BytesMut::new();
+        encode_request_body(&mut out, h, b)
+            .map_err(|e| format!("decoded but does not encode: {e}"))?;
+        unframe(out)
+    };
+    let first = encode(&header, &body).map_err(what)?;
+    compare(frame, &first, &(header, body), |bytes| {
+        let (h, b) =
+            decode_request(bytes).map_err(|e| format!("re-encoding does not decode: {e}"))?;
+        let again = encode(&h, &b)?;
+        Ok(((h, b), again))
+    })
+    .map_err(what)
 }
 
 /// A response frame decodes only to something that encodes back to the same bytes.
@@ -60,31 +71,68 @@ pub fn check_response(frame: &Bytes, key: ApiKey, version: i16) -> Outcome {
     if body.api_key() != key {
         return Err(what(format!("decoded as {}", body.api_key())));
     }
-    let mut out = BytesMut::new();
-    encode_response_body(&mut out, &header, key, version, &body)
-        .map_err(|e| what(format!("decoded but does not encode: {e}")))?;
-    same_frame(frame, &out).map_err(what)
+    let encode = |h: &ResponseHeader, b: &ResponseBody| {
+        let mut out = BytesMut::new();
+        encode_response_body(&mut out, h, key, version, b)
+            .map_err(|e| format!("decoded but does not encode: {e}"))?;
+        unframe(out)
+    };
+    let first = encode(&header, &body).map_err(what)?;
+    compare(frame, &first, &(header, body), |bytes| {
+        let (h, b) = decode_response(bytes, key, version)
+            .map_err(|e| format!("re-encoding does not decode: {e}"))?;
+        let again = encode(&h, &b)?;
+        Ok(((h, b), again))
+    })
+    .map_err(what)
 }
 
-/// `encoded` (with its size prefix) holds exactly `frame`.
-fn same_frame(frame: &[u8], encoded: &[u8]) -> Result<Verdict, String> {
-    let Some((size, body)) = encoded.split_first_chunk::<4>() else {
+/// The frame inside an encoding: checks the size prefix and strips it.
+fn unframe(mut encoded: BytesMut) -> Result<Bytes, String> {
+    let Some(size) = encoded.first_chunk::<4>().map(|b| u32::from_be_bytes(*b)) else {
         return Err("encoding has no size prefix".into());
     };
-    if u32::from_be_bytes(*size) as usize != body.len() {
+    let body = encoded.split_off(4).freeze();
+    if size as usize != body.len() {
+        return Err(format!("size prefix {size} for {} bytes", body.len()));
+    }
+    Ok(body)
+}
+
+/// Compares the input with the encoding of what it decoded to. Equal bytes: accepted. Else the
+/// input used a non-canonical form the decoder tolerates, as the Java client does (a negative
+/// length other than -1 for null, a varint with redundant continuation bytes): then the
+/// encoding must be no longer than the input, decode to the same value, and encode to itself
+/// (the canonical form is a fixpoint).
+pub(crate) fn compare<T: PartialEq + std::fmt::Debug>(
+    input: &[u8],
+    encoded: &Bytes,
+    value: &T,
+    again: impl FnOnce(&Bytes) -> Result<(T, Bytes), String>,
+) -> Result<Verdict, String> {
+    if encoded[..] == input[..] {
+        return Ok(Verdict::Accepted);
+    }
+    if encoded.len() > input.len() {
         return Err(format!(
-            "size prefix {} for {} bytes",
-            u32::from_be_bytes(*size),
-            body.len()
+            "re-encoding is longer than the input: {}",
+            first_difference(input, encoded)
         ));
     }
-    if body != frame {
+    let (value2, encoded2) = again(encoded)?;
+    if &value2 != value {
         return Err(format!(
-            "re-encoding differs: {}",
-            first_difference(frame, body)
+            "re-encoding ({}) decodes to another value: {value:?} became {value2:?}",
+            first_difference(input, encoded)
         ));
     }
-    Ok(Verdict::Accepted)
+    if encoded2 != encoded {
+        return Err(format!(
+            "re-encoding is not stable: {}",
+            first_difference(encoded, &encoded2)
+        ));
+    }
+    Ok(Verdict::Normalized)
 }
 
 /// A response body alone (the header already stripped, as a client's connection hands it on)
@@ -98,15 +146,20 @@ pub fn check_response_body(body: &Bytes, key: ApiKey, version: i16) -> Outcome {
         return Ok(Verdict::Rejected);
     };
     let what = |s: String| Violation::new(CHECK, format!("{key} v{version} response body: {s}"));
-    let mut out = BytesMut::new();
-    decoded
-        .encode(&mut out, version)
-        .map_err(|e| what(format!("decoded but does not encode: {e}")))?;
-    if out[..] != body[..] {
-        return Err(what(format!(
-            "re-encoding differs: {}",
-            first_difference(body, &out)
-        )));
-    }
-    Ok(Verdict::Accepted)
+    let encode = |b: &ResponseBody| {
+        let mut out = BytesMut::new();
+        b.encode(&mut out, version)
+            .map_err(|e| format!("decoded but does not encode: {e}"))?;
+        Ok::<_, String>(out.freeze())
+    };
+    let first = encode(&decoded).map_err(what)?;
+    compare(body, &first, &decoded, |bytes| {
+        let mut r = crate::codec::Reader::from_bytes(bytes);
+        let b = ResponseBody::decode(key, &mut r, version)
+            .and_then(|b| r.finish().map(|()| b))
+            .map_err(|e| format!("re-encoding does not decode: {e}"))?;
+        let again = encode(&b)?;
+        Ok((b, again))
+    })
+    .map_err(what)
 }

@@ -3,8 +3,9 @@
 //!
 //! Enabled by the `fuzzing` feature and hidden from the documentation: this is test support, not
 //! API. Every check takes the fuzzer's raw bytes and returns [`Verdict::Rejected`] when the input
-//! does not decode (a typed error is a correct answer to garbage), [`Verdict::Accepted`] when it
-//! decoded and every round-trip property held, and a [`Violation`] when a property failed. A
+//! does not decode (a typed error is a correct answer to garbage), [`Verdict::Accepted`] or
+//! [`Verdict::Normalized`] when it decoded and every round-trip property held, and a
+//! [`Violation`] when a property failed. A
 //! check never panics on its own account; a panic inside it is a bug in the codec.
 
 mod frames;
@@ -26,8 +27,12 @@ pub use structured::{structured_request, structured_response};
 pub enum Verdict {
     /// The input did not decode (a typed error): nothing more to check.
     Rejected,
-    /// The input decoded, and encoding gave back the same bytes (or the same value).
+    /// The input decoded, and encoding gave back the same bytes.
     Accepted,
+    /// The input decoded but used a non-canonical form the decoder tolerates (as Java's does):
+    /// a negative length other than -1 for null, or a varint with redundant continuation bytes.
+    /// Encoding gave the canonical form, which decodes to the same value and encodes to itself.
+    Normalized,
 }
 
 /// A broken property: the codec accepted the input but did not round-trip it, or an encode of

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use kafka_protocol::fuzzing::{check_for, Verdict};
+use kafka_protocol::fuzzing::check_for;
 
 /// Targets whose checks live outside this crate.
 const ELSEWHERE: &[&str] = &["capture_decode", "client_conn", "client_fetch"];
@@ -46,7 +46,7 @@ fn every_regression_input_passes_its_check() {
             let data = std::fs::read(&file).expect("regression file");
             replayed += 1;
             match std::panic::catch_unwind(|| check(&data)) {
-                Ok(Ok(Verdict::Accepted | Verdict::Rejected)) => {}
+                Ok(Ok(_)) => {}
                 Ok(Err(v)) => failures.push(format!("{}: {v}", file.display())),
                 Err(_) => failures.push(format!("{}: panicked", file.display())),
             }

@@ -1,0 +1,8 @@
+//! `kafka_protocol::fuzzing::request_frame`: see that function for the input layout and the properties.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    if let Err(violation) = kafka_protocol::fuzzing::request_frame(data) {
+        panic!("{violation}");
+    }
+});
