@@ -514,3 +514,59 @@ async fn unreachable_cluster_and_bad_group_config_fail_clearly() {
     .unwrap_err();
     assert!(err.to_string().contains("group.protocol"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn static_member_restart_keeps_its_partitions_without_a_rebalance() {
+    let topic = unique_topic("group-static");
+    let group = unique_topic("gs");
+    create_topic(&topic, 4).await;
+    let stat = [
+        ("group.instance.id", "static-a"),
+        ("partition.assignment.strategy", "range"),
+    ];
+    let dynamic = [("partition.assignment.strategy", "range")];
+    let mut a = member(&group, &topic, &stat).await;
+    let mut b = member(&group, &topic, &dynamic).await;
+    let mut seen = vec![Vec::new(), Vec::new()];
+    assert!(
+        pump_until(
+            &mut [&mut a, &mut b],
+            &mut seen,
+            Duration::from_secs(60),
+            |m, _| { m[0].assignment().len() == 2 && m[1].assignment().len() == 2 }
+        )
+        .await,
+        "no 2/2 split"
+    );
+    let a_parts = a.assignment();
+    let b_generation = b.generation();
+    // KIP-345: a static member does not leave on close...
+    a.close(Duration::from_secs(10)).await.unwrap();
+    assert_eq!(
+        group_members(&group, false).await,
+        2,
+        "static member still in the group"
+    );
+    // ...and coming back with the same instance id within the session timeout gets its
+    // partitions back without a rebalance: the other member keeps its generation.
+    let mut a2 = member(&group, &topic, &stat).await;
+    let mut seen2 = vec![Vec::new(), Vec::new()];
+    assert!(
+        pump_until(
+            &mut [&mut a2, &mut b],
+            &mut seen2,
+            Duration::from_secs(30),
+            |m, _| { m[0].assignment().len() == 2 }
+        )
+        .await,
+        "restarted static member got nothing"
+    );
+    assert_eq!(a2.assignment(), a_parts, "same partitions");
+    assert_eq!(
+        b.generation(),
+        b_generation,
+        "no rebalance for the other member"
+    );
+    b.close(Duration::from_secs(10)).await.unwrap();
+    a2.close(Duration::from_secs(10)).await.unwrap();
+}
