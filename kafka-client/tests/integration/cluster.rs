@@ -3,8 +3,8 @@
 //!
 //! Runs only with `KAFKA_RS_CLUSTER_TESTS=1`: it starts three more JVM brokers (about 1.5 GB of
 //! heap and 15-25 s of startup on a 2-core machine) and takes a minute or more, too heavy for
-//! every `cargo test`. It runs its cluster with `KAFKA_PORT_OFFSET=500` (ports 19592, 29592,
-//! 39592, own run dir) so that it never disturbs the single-node broker other tests share, and
+//! every `cargo test`. It runs its cluster with `KAFKA_PORT_OFFSET=600` (ports 19692, 29692,
+//! 39692, own run dir) so that it never disturbs the single-node broker other tests share, and
 //! stops that cluster at the end.
 //!
 //! `KAFKA_RS_CLUSTER_TESTS=1 cargo test -p kafka-client --test integration cluster -- --nocapture`
@@ -21,8 +21,8 @@ use kafka_client::{Acks, Client, ClientConfig, ProducerConfig};
 
 use crate::common;
 
-const OFFSET: &str = "500";
-const BOOTSTRAP: &str = "127.0.0.1:19592,127.0.0.1:29592,127.0.0.1:39592";
+const OFFSET: &str = "600";
+const BOOTSTRAP: &str = "127.0.0.1:19692,127.0.0.1:29692,127.0.0.1:39692";
 const RECORDS: usize = 200_000;
 const PARTITIONS: i32 = 3;
 
