@@ -7,6 +7,7 @@ use std::collections::HashMap;
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 
+use crate::api_key::ApiInfo;
 use crate::codec::Reader;
 use crate::error::{DecodeError, DecodeErrorKind, EncodeError};
 use crate::generated::{RequestHeader, ResponseHeader};
@@ -126,7 +127,8 @@ pub fn encode_request_body(
     })
 }
 
-/// Encodes a whole response frame.
+/// Encodes a whole response frame. `version` is the request's: an ApiVersions request above
+/// the known versions is answered in the v0 layout (see [`response_version`]).
 pub fn encode_response_body(
     w: &mut BytesMut,
     header: &ResponseHeader,
@@ -134,6 +136,7 @@ pub fn encode_response_body(
     version: i16,
     body: &ResponseBody,
 ) -> Result<(), EncodeError> {
+    let version = response_version(api_key, version);
     write_framed(w, |w| {
         header.encode(w, api_key.response_header_version(version))?;
         body.encode(w, version)
@@ -152,18 +155,12 @@ pub fn peek_request_key(frame: &[u8]) -> Option<(ApiKey, i16)> {
 }
 
 /// Decodes a request frame (without its size prefix): header, then the body the header names.
-/// The body must fill the frame.
+/// The body must fill the frame and its version must be one the codec knows: this is the strict
+/// reading, for frames we produce ourselves. [`decode_request_frame`] reads what a real broker
+/// accepts from real clients.
 pub fn decode_request(frame: &Bytes) -> Result<(RequestHeader, RequestBody), DecodeError> {
     let mut r = Reader::from_bytes(frame);
-    let (key, version) = peek_request_key(frame).ok_or_else(|| {
-        r.error(DecodeErrorKind::UnexpectedEof {
-            needed: 4,
-            remaining: frame.len(),
-        })
-    })?;
-    let Some(info) = key.info() else {
-        return Err(r.error(DecodeErrorKind::UnknownApiKey(key.0)));
-    };
+    let (key, info, version) = request_key_info(&r, frame)?;
     // The header's own version depends on the body's, so an unknown version is refused before
     // the header is read.
     if !(info.lowest..=info.highest).contains(&version) {
@@ -178,12 +175,156 @@ pub fn decode_request(frame: &Bytes) -> Result<(RequestHeader, RequestBody), Dec
     Ok((header, body))
 }
 
+/// The API key, its facts and the version at the start of a request frame; an error for a
+/// frame too short to name them or an API key the codec does not know.
+fn request_key_info(
+    r: &Reader<'_>,
+    frame: &[u8],
+) -> Result<(ApiKey, &'static ApiInfo, i16), DecodeError> {
+    let (key, version) = peek_request_key(frame).ok_or_else(|| {
+        r.error(DecodeErrorKind::UnexpectedEof {
+            needed: 4,
+            remaining: frame.len(),
+        })
+    })?;
+    let Some(info) = key.info() else {
+        return Err(r.error(DecodeErrorKind::UnknownApiKey(key.0)));
+    };
+    Ok((key, info, version))
+}
+
+/// A request frame as the Java broker reads it: header, body, and whatever the body left of the
+/// frame. Written back by [`encode_request_frame`] to the same bytes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestFrame {
+    /// The request header.
+    pub header: RequestHeader,
+    /// The body, decoded when its version is one the codec knows.
+    pub body: RequestFrameBody,
+    /// Bytes after a complete body. The broker ignores them (see [`decode_request_frame`]);
+    /// kept so that the frame re-encodes byte for byte. Empty for an unsupported version, whose
+    /// body holds the rest of the frame.
+    pub trailing: Bytes,
+}
+
+impl RequestFrame {
+    /// The API key named by the header.
+    pub fn api_key(&self) -> ApiKey {
+        ApiKey(self.header.request_api_key)
+    }
+
+    /// The API version named by the header.
+    pub fn version(&self) -> i16 {
+        self.header.request_api_version
+    }
+}
+
+/// The body of a [`RequestFrame`].
+// Not boxed: `RequestBody` is the large enum of every message, built once per decoded frame; a
+// box would cost an allocation per request on the decoding path for nothing in return.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq)]
+pub enum RequestFrameBody {
+    /// A body of a version the codec knows, decoded.
+    Decoded(RequestBody),
+    /// A version above the highest the codec knows for the API key (a newer client): the
+    /// header is decoded, the body kept as its bytes, as the Java broker does for ApiVersions
+    /// (KIP-511, see [`decode_request_frame`]).
+    UnsupportedVersion(Bytes),
+}
+
+/// Decodes a request frame (without its size prefix) as the Java broker reads it, which accepts
+/// two things [`decode_request`] refuses:
+///
+/// - **A version above the known range.** Java's `RequestHeader.parse` reads the header of any
+///   version of a known API key, with the header version its `requestHeaderVersion` extrapolates
+///   (the flexible threshold has no upper bound: ApiVersions v5 has header v2, as v3 and v4).
+///   For ApiVersions, `RequestContext.parseRequest` then does not read the body at all: KIP-511
+///   has the broker answer an unknown ApiVersions version with UNSUPPORTED_VERSION in the v0
+///   layout (see [`response_version`]), and clients (franz-go 1.22 sends v5 to a 4.3 broker) retry
+///   with a version from that answer. Here every API key gets that treatment: the header is
+///   decoded and the body kept as [`RequestFrameBody::UnsupportedVersion`] bytes. (For other API
+///   keys the broker fails the body's parse and closes the connection; the frame is still
+///   represented without loss.) A version below the known range stays an error.
+/// - **Bytes after a complete body.** Java's `AbstractRequest.parseRequest` reads the body's
+///   struct from the request buffer and never checks what remains, so the broker answers
+///   normally (librdkafka 2.16 sends Metadata v13 with 3 bytes, `01 00 00`, after the body's
+///   tagged fields). Here they are kept in [`RequestFrame::trailing`].
+///
+/// A body that does not decode is an error, as it is for the broker.
+pub fn decode_request_frame(frame: &Bytes) -> Result<RequestFrame, DecodeError> {
+    let mut r = Reader::from_bytes(frame);
+    let (key, info, version) = request_key_info(&r, frame)?;
+    if version < info.lowest {
+        return Err(r.error(DecodeErrorKind::UnsupportedVersion {
+            message: info.name,
+            version,
+        }));
+    }
+    let header = RequestHeader::decode(&mut r, key.request_header_version(version))
+        .map_err(|e| e.in_field("RequestHeader"))?;
+    if version > info.highest {
+        let rest = r.remaining();
+        return Ok(RequestFrame {
+            header,
+            body: RequestFrameBody::UnsupportedVersion(r.bytes(rest)?),
+            trailing: Bytes::new(),
+        });
+    }
+    let body = RequestBody::decode(key, &mut r, version)?;
+    let rest = r.remaining();
+    Ok(RequestFrame {
+        header,
+        body: RequestFrameBody::Decoded(body),
+        trailing: r.bytes(rest)?,
+    })
+}
+
+/// Encodes a [`RequestFrame`]: size, header (at the header version its API key and version call
+/// for, extrapolated above the known range as Java does), body (a decoded body at the header's
+/// version; an unsupported version's bytes as they are), then the trailing bytes.
+pub fn encode_request_frame(w: &mut BytesMut, frame: &RequestFrame) -> Result<(), EncodeError> {
+    let key = frame.api_key();
+    let version = frame.version();
+    write_framed(w, |w| {
+        frame
+            .header
+            .encode(w, key.request_header_version(version))?;
+        match &frame.body {
+            RequestFrameBody::Decoded(body) => body.encode(w, version)?,
+            RequestFrameBody::UnsupportedVersion(body) => w.put_slice(body),
+        }
+        w.put_slice(&frame.trailing);
+        Ok(())
+    })
+}
+
+/// The version whose layout the response to a request of `api_key` at `request_version` has:
+/// the request's own, except for an ApiVersions request above the versions the codec knows,
+/// which the broker answers in the v0 layout (KIP-511: `RequestContext.apiVersion()` is 0 for an
+/// unsupported ApiVersions request, so that any client can read the error and the ranges).
+/// [`decode_response`] and [`encode_response_body`] apply it, so callers pass the request's
+/// version.
+pub fn response_version(api_key: ApiKey, request_version: i16) -> i16 {
+    match api_key.info() {
+        Some(info) if api_key == ApiKey::API_VERSIONS && request_version > info.highest => 0,
+        _ => request_version,
+    }
+}
+
 /// Decodes a response frame whose API key and version are known (from the correlator).
+///
+/// `version` is the request's (see [`response_version`] for the one exception). The body must
+/// fill the frame. Java's client (`AbstractResponse.parseResponse`) would ignore bytes after it,
+/// but brokers size a response from its struct and never send any: bytes left over mean the
+/// frame was read with the wrong layout (a mis-paired correlation id, a wrong version), which a
+/// decoder must report rather than hide.
 pub fn decode_response(
     frame: &Bytes,
     api_key: ApiKey,
     version: i16,
 ) -> Result<(ResponseHeader, ResponseBody), DecodeError> {
+    let version = response_version(api_key, version);
     let mut r = Reader::from_bytes(frame);
     let header = ResponseHeader::decode(&mut r, api_key.response_header_version(version))?;
     let body = ResponseBody::decode(api_key, &mut r, version)?;
@@ -281,6 +422,7 @@ pub enum CorrelationError {
 mod tests {
     use super::*;
     use crate::generated::{ApiVersionsRequest, ApiVersionsResponse, MetadataRequest};
+    use crate::ErrorCode;
 
     #[test]
     fn frames_split_and_wait_for_more() {
@@ -348,6 +490,178 @@ mod tests {
         assert_eq!(
             c.decode_response(&frame).unwrap_err(),
             CorrelationError::Unknown(1)
+        );
+    }
+
+    /// franz-go 1.22.3's first request on every connection (fixtures/captures/franz-go-*):
+    /// ApiVersions v5, header v2 (client id "capture-franz"), then a body whose layout Kafka
+    /// 4.3.1 does not know.
+    const FRANZ_API_VERSIONS_V5: &[u8] =
+        b"\x00\x12\x00\x05\x00\x00\x00\x00\x00\x0dcapture-franz\x00\
+        \x04kgo\x08v1.22.3\x00\xff\xff\xff\xff\x00";
+    /// The broker's answer: header v0, then the v0 layout with UNSUPPORTED_VERSION (35) and its
+    /// ApiVersions range (18: 0-4).
+    const BROKER_API_VERSIONS_V0_ANSWER: &[u8] =
+        b"\x00\x00\x00\x00\x00\x23\x00\x00\x00\x01\x00\x12\x00\x00\x00\x04";
+
+    fn reencode(frame: &RequestFrame) -> Bytes {
+        let mut w = BytesMut::new();
+        encode_request_frame(&mut w, frame).unwrap();
+        FrameDecoder::default().decode(&mut w).unwrap().unwrap()
+    }
+
+    #[test]
+    fn api_versions_above_known_range_keeps_body_and_is_answered_as_v0() {
+        let frame = Bytes::from_static(FRANZ_API_VERSIONS_V5);
+        let decoded = decode_request_frame(&frame).unwrap();
+        assert_eq!(decoded.api_key(), ApiKey::API_VERSIONS);
+        assert_eq!(decoded.version(), 5);
+        assert_eq!(decoded.header.correlation_id, 0);
+        assert_eq!(decoded.header.client_id.as_deref(), Some("capture-franz"));
+        assert_eq!(
+            decoded.body,
+            RequestFrameBody::UnsupportedVersion(Bytes::from_static(
+                b"\x04kgo\x08v1.22.3\x00\xff\xff\xff\xff\x00"
+            ))
+        );
+        assert!(decoded.trailing.is_empty());
+        assert_eq!(reencode(&decoded), frame);
+        // The strict reading refuses it, before the header.
+        let strict = decode_request(&frame).unwrap_err();
+        assert_eq!(
+            strict.kind(),
+            &DecodeErrorKind::UnsupportedVersion {
+                message: "ApiVersions",
+                version: 5
+            }
+        );
+
+        // The response pairs with the v5 request and reads in the v0 layout.
+        assert_eq!(response_version(ApiKey::API_VERSIONS, 5), 0);
+        assert_eq!(response_version(ApiKey::API_VERSIONS, 4), 4);
+        assert_eq!(response_version(ApiKey::METADATA, 99), 99);
+        let mut c = Correlator::new();
+        assert_eq!(
+            c.record_request_frame(&frame),
+            Some(PendingRequest {
+                api_key: ApiKey::API_VERSIONS,
+                version: 5
+            })
+        );
+        let answer = Bytes::from_static(BROKER_API_VERSIONS_V0_ANSWER);
+        let (pending, header, body) = c.decode_response(&answer).unwrap();
+        assert_eq!(pending.version, 5);
+        assert_eq!(header.correlation_id, 0);
+        let ResponseBody::ApiVersions(ref v) = body else {
+            panic!("{body:?}");
+        };
+        assert_eq!(v.error_code, ErrorCode::UNSUPPORTED_VERSION.0);
+        assert_eq!(v.api_keys.len(), 1);
+        assert_eq!(
+            (
+                v.api_keys[0].api_key,
+                v.api_keys[0].min_version,
+                v.api_keys[0].max_version
+            ),
+            (18, 0, 4)
+        );
+        let mut w = BytesMut::new();
+        encode_response_body(&mut w, &header, ApiKey::API_VERSIONS, 5, &body).unwrap();
+        assert_eq!(&w[4..], BROKER_API_VERSIONS_V0_ANSWER);
+    }
+
+    #[test]
+    fn any_known_key_above_its_range_keeps_the_header_and_the_body_bytes() {
+        let highest = ApiKey::METADATA.info().unwrap().highest;
+        let mut w = BytesMut::new();
+        encode_request(&mut w, 9, Some("new"), highest, &MetadataRequest::default()).unwrap();
+        let mut frame = w.split_off(4);
+        frame[2..4].copy_from_slice(&(highest + 1).to_be_bytes());
+        frame.extend_from_slice(b"future");
+        let frame = frame.freeze();
+        let decoded = decode_request_frame(&frame).unwrap();
+        assert_eq!(decoded.header.client_id.as_deref(), Some("new"));
+        let RequestFrameBody::UnsupportedVersion(body) = &decoded.body else {
+            panic!("{:?}", decoded.body);
+        };
+        assert!(body.ends_with(b"future"));
+        assert_eq!(reencode(&decoded), frame);
+        // The response cannot be read: no layout is known.
+        assert!(decode_response(
+            &Bytes::from_static(&[0, 0, 0, 9, 0]),
+            ApiKey::METADATA,
+            highest + 1
+        )
+        .is_err());
+
+        // Below the known range, an unknown key, or too short: errors.
+        let mut low = BytesMut::from(&frame[..]);
+        low[2..4].copy_from_slice(&(-1i16).to_be_bytes());
+        assert!(decode_request_frame(&low.freeze()).is_err());
+        let mut unknown = BytesMut::from(&frame[..]);
+        unknown[0..2].copy_from_slice(&i16::MAX.to_be_bytes());
+        assert_eq!(
+            decode_request_frame(&unknown.freeze()).unwrap_err().kind(),
+            &DecodeErrorKind::UnknownApiKey(i16::MAX)
+        );
+        assert!(decode_request_frame(&frame.slice(..3)).is_err());
+        // A header that does not fit is an error even above the range.
+        assert!(decode_request_frame(&frame.slice(..10)).is_err());
+    }
+
+    #[test]
+    fn bytes_after_a_request_body_are_kept_and_written_back() {
+        // librdkafka 2.16's all-topics Metadata v13 request ends in 01 00 00 after the body.
+        let mut w = BytesMut::new();
+        encode_request(&mut w, 3, Some("rdkafka"), 13, &MetadataRequest::default()).unwrap();
+        let mut frame = w.split_off(4);
+        let body_end = frame.len();
+        frame.extend_from_slice(&[1, 0, 0]);
+        let frame = frame.freeze();
+        let decoded = decode_request_frame(&frame).unwrap();
+        assert_eq!(
+            decoded.body,
+            RequestFrameBody::Decoded(RequestBody::Metadata(MetadataRequest::default()))
+        );
+        assert_eq!(decoded.trailing, Bytes::from_static(&[1, 0, 0]));
+        assert_eq!(reencode(&decoded), frame);
+        let strict = decode_request(&frame).unwrap_err();
+        assert_eq!(strict.kind(), &DecodeErrorKind::TrailingData(3));
+        assert_eq!(strict.offset(), body_end);
+        // Without trailing bytes both readings agree.
+        let exact = frame.slice(..body_end);
+        let lenient = decode_request_frame(&exact).unwrap();
+        assert!(lenient.trailing.is_empty());
+        let (h, b) = decode_request(&exact).unwrap();
+        assert_eq!(
+            (lenient.header, lenient.body),
+            (h, RequestFrameBody::Decoded(b))
+        );
+        // A body that does not decode is still an error.
+        assert!(decode_request_frame(&frame.slice(..body_end - 1)).is_err());
+    }
+
+    #[test]
+    fn responses_stay_strict_about_trailing_bytes() {
+        let mut w = BytesMut::new();
+        encode_response_body(
+            &mut w,
+            &ResponseHeader {
+                correlation_id: 4,
+                ..Default::default()
+            },
+            ApiKey::API_VERSIONS,
+            3,
+            &ResponseBody::ApiVersions(ApiVersionsResponse::default()),
+        )
+        .unwrap();
+        w.extend_from_slice(&[0]);
+        let frame = w.split_off(4).freeze();
+        assert_eq!(
+            decode_response(&frame, ApiKey::API_VERSIONS, 3)
+                .unwrap_err()
+                .kind(),
+            &DecodeErrorKind::TrailingData(1)
         );
     }
 }

@@ -5,14 +5,15 @@
 use std::collections::HashMap;
 
 use bytes::Bytes;
-use kafka_protocol::frame::{decode_response, peek_correlation_id};
+use kafka_protocol::frame::{
+    decode_request_frame, decode_response, peek_correlation_id, response_version, RequestFrameBody,
+};
 use kafka_protocol::record::DecodeOptions;
 use kafka_protocol::{ApiKey, DecodeError, RequestBody, ResponseBody};
 
 use super::records::RecordSet;
 use super::topics::TopicNames;
 use super::tree::{DebugTree, Kind, NodeId};
-use super::wire;
 use crate::capture::{Frame, Timestamp};
 
 /// Requests remembered per connection at most; beyond it the oldest are forgotten.
@@ -82,8 +83,12 @@ pub struct DecodedFrame<'a> {
     /// False for a request that gets no response (Produce with `acks=0`).
     pub expects_response: bool,
     /// The version whose layout the body was read with, when it differs from `api_version`
-    /// (KIP-511: an ApiVersions request above the known range, and its v0 response).
+    /// (KIP-511: the v0 answer to an ApiVersions request above the known versions).
     pub decoded_as: Option<i16>,
+    /// A request above the versions the codec knows: the header is decoded, the body shown as
+    /// its bytes (`{unparsed: ...}`). The broker does the same for ApiVersions (KIP-511); for
+    /// other APIs the frame also carries an error.
+    pub body_unparsed: bool,
     /// Bytes after a complete request body, ignored as the broker ignores them.
     pub trailing_bytes: usize,
     /// Topic id to name mapping learnt from the capture so far.
@@ -160,6 +165,7 @@ impl FrameDecoder {
             body: None,
             expects_response: frame.direction.is_request(),
             decoded_as: None,
+            body_unparsed: false,
             trailing_bytes: 0,
         };
         if frame.direction.is_request() {
@@ -180,6 +186,7 @@ impl FrameDecoder {
             error: self.error.as_ref(),
             expects_response: out.expects_response,
             decoded_as: out.decoded_as,
+            body_unparsed: out.body_unparsed,
             trailing_bytes: out.trailing_bytes,
             topics: &self.topics,
         }
@@ -199,18 +206,14 @@ impl FrameDecoder {
         let api_key = ApiKey(key);
         out.api_key = Some(api_key);
         out.api_version = Some(version);
-        match wire::decode_request(&frame.bytes) {
-            Ok(wire::LenientRequest {
-                header,
-                body,
-                decoded_as,
-                trailing,
-            }) => {
-                self.client_id = header.client_id;
-                out.decoded_as = decoded_as;
-                out.trailing_bytes = trailing;
-                match body {
-                    Ok(mut body) => {
+        // Read as the broker reads it: bytes after the body ignored, a version above the known
+        // range kept as bytes (see `decode_request_frame`).
+        match decode_request_frame(&frame.bytes) {
+            Ok(decoded) => {
+                self.client_id = decoded.header.client_id;
+                out.trailing_bytes = decoded.trailing.len();
+                match decoded.body {
+                    RequestFrameBody::Decoded(mut body) => {
                         if let RequestBody::Produce(p) = &mut body {
                             out.expects_response = p.acks != 0;
                             for t in &mut p.topic_data {
@@ -223,7 +226,25 @@ impl FrameDecoder {
                         }
                         self.finish_body(frame, &body, out);
                     }
-                    Err(unparsed) => self.finish_body(frame, &UnparsedBody { unparsed }, out),
+                    RequestFrameBody::UnsupportedVersion(unparsed) => {
+                        out.body_unparsed = true;
+                        let at = 4 + (frame.bytes.len() - unparsed.len()) as u64;
+                        self.finish_body(frame, &UnparsedBody { unparsed }, out);
+                        // Only ApiVersions has an answer the codec can read (KIP-511's v0);
+                        // the broker fails any other API's body and closes the connection.
+                        if api_key != ApiKey::API_VERSIONS {
+                            let range = api_key
+                                .info()
+                                .map_or(String::new(), |i| format!(" {}-{}", i.lowest, i.highest));
+                            self.error = Some(FrameError::new(
+                                format!(
+                                    "version {version} is above the known versions{range}: body \
+                                     not decoded"
+                                ),
+                                at,
+                            ));
+                        }
+                    }
                 }
             }
             Err(e) => self.error = Some(FrameError::from_decode(&e, 4)),
@@ -270,9 +291,11 @@ impl FrameDecoder {
         out.api_version = Some(req.version);
         let latency = frame.ts.as_nanos() - req.ts.as_nanos();
         out.latency_ns = Some(latency.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64);
-        let layout = wire::response_layout(req.api_key, req.version);
+        // The request's version, except the v0 answer to an ApiVersions request above the known
+        // versions (KIP-511), which `decode_response` reads as v0 given the request's version.
+        let layout = response_version(req.api_key, req.version);
         out.decoded_as = (layout != req.version).then_some(layout);
-        match decode_response(&frame.bytes, req.api_key, layout) {
+        match decode_response(&frame.bytes, req.api_key, req.version) {
             Ok((_, mut body)) => {
                 self.topics.learn(&body);
                 match &mut body {
@@ -371,5 +394,6 @@ struct Head {
     body: Option<NodeId>,
     expects_response: bool,
     decoded_as: Option<i16>,
+    body_unparsed: bool,
     trailing_bytes: usize,
 }

@@ -10,7 +10,6 @@
 //! - `digest`, `summary`, `verbose`, `json`: the renderers.
 //! - `filter`, `stats`: `--filter` and `--stats`.
 //! - `segment`: log segment files.
-//! - `wire`: the broker's tolerances (KIP-511 ApiVersions fallback, trailing request bytes).
 //! - `text`: escaping, base64, hex; how binary data is shown.
 
 mod decoder;
@@ -25,7 +24,6 @@ mod text;
 mod topics;
 mod tree;
 mod verbose;
-mod wire;
 
 pub use decoder::{DecodedFrame, FrameDecoder, FrameError};
 pub use digest::{Digest, TopicDigest};

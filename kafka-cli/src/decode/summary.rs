@@ -95,6 +95,9 @@ impl SummaryWriter {
         if let Some(v) = f.decoded_as {
             write!(w, " (read as v{v}, KIP-511)")?;
         }
+        if f.body_unparsed {
+            w.write_all(b" (unknown version: body not decoded)")?;
+        }
         if f.trailing_bytes > 0 {
             write!(w, " ({} trailing bytes ignored)", f.trailing_bytes)?;
         }
@@ -130,6 +133,13 @@ impl SummaryWriter {
         }
         if let Some(body) = f.body {
             self.tree.write(w, f.tree, body, f.records, 6)?;
+        }
+        if f.trailing_bytes > 0 {
+            // The bytes themselves, for forensics: the broker ignored them.
+            let bytes = &f.frame.bytes[f.frame.bytes.len().saturating_sub(f.trailing_bytes)..];
+            w.write_all(b"      ignored trailing bytes: 0x")?;
+            super::text::write_hex(w, bytes)?;
+            writeln!(w)?;
         }
         writeln!(w)
     }

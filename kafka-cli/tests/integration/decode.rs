@@ -230,15 +230,43 @@ fn summary_lines_golden() {
         .map(str::to_owned)
         .collect();
     assert!(
-        first[0].ends_with(
-            "request  ApiVersions v5 corr=0 (read as v4, KIP-511) (5 trailing bytes ignored)"
-        ),
+        first[0].ends_with("request  ApiVersions v5 corr=0 (unknown version: body not decoded)"),
         "{first:?}"
     );
     assert!(
         first[1].ends_with("(read as v0, KIP-511) errors=UNSUPPORTED_VERSION(35)"),
         "{first:?}"
     );
+
+    // librdkafka 2.16's Metadata v13 with 3 bytes after the body: a note, not an error; -v
+    // shows the bytes.
+    let out = decode(
+        &[
+            "--port",
+            "9192",
+            "-v",
+            "-f",
+            "stream=1",
+            "-f",
+            "corr=3",
+            "-f",
+            "dir=request",
+            "fixtures/captures/librdkafka-metadata.pcapng",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(
+        lines[0].ends_with("request  Metadata v13 corr=3 (3 trailing bytes ignored)"),
+        "{stdout}"
+    );
+    assert!(
+        lines.contains(&"      ignored trailing bytes: 0x010000"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("ERROR"), "{stdout}");
 }
 
 #[test]

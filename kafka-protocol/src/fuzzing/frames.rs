@@ -8,9 +8,12 @@
 use bytes::{BufMut, Bytes, BytesMut};
 
 use super::{first_difference, select, Outcome, Verdict, Violation};
-use crate::frame::{decode_request, decode_response, encode_request_body, encode_response_body};
-use crate::generated::{RequestHeader, ResponseHeader};
-use crate::{ApiKey, RequestBody, ResponseBody};
+use crate::frame::{
+    decode_request, decode_request_frame, decode_response, encode_request_frame,
+    encode_response_body, RequestFrame, RequestFrameBody,
+};
+use crate::generated::ResponseHeader;
+use crate::{ApiKey, ResponseBody};
 
 /// A request frame decodes only to something that encodes back to the same bytes.
 pub fn request_frame(data: &[u8]) -> Outcome {
@@ -26,28 +29,63 @@ pub fn request_frame(data: &[u8]) -> Outcome {
 }
 
 /// The request-frame property for a frame (without size prefix) from anywhere, e.g. a capture.
+///
+/// The frame is read as the broker reads it ([`decode_request_frame`]: bytes after the body
+/// kept, a version above the known range kept as bytes) and must encode back to the same bytes
+/// ([`encode_request_frame`]). The strict [`decode_request`] must agree: it accepts exactly the
+/// frames with a decoded body and nothing after it, with the same header and body.
 pub fn check_request(frame: &Bytes) -> Outcome {
     const CHECK: &str = "request_frame";
-    let Ok((header, body)) = decode_request(frame) else {
+    let strict = decode_request(frame);
+    let Ok(decoded) = decode_request_frame(frame) else {
+        if let Ok((h, _)) = strict {
+            return Err(Violation::new(
+                CHECK,
+                format!(
+                    "{} v{} request: decode_request accepts what decode_request_frame refuses",
+                    ApiKey(h.request_api_key),
+                    h.request_api_version
+                ),
+            ));
+        }
         return Ok(Verdict::Rejected);
     };
-    let (key, version) = (ApiKey(header.request_api_key), header.request_api_version);
+    let (key, version) = (decoded.api_key(), decoded.version());
     let what = |s: String| Violation::new(CHECK, format!("{key} v{version} request: {s}"));
-    if body.api_key() != key {
-        return Err(what(format!("decoded as {}", body.api_key())));
+    match (&decoded.body, strict) {
+        (RequestFrameBody::Decoded(body), Ok((h, b))) if decoded.trailing.is_empty() => {
+            if (&h, &b) != (&decoded.header, body) {
+                return Err(what(format!(
+                    "decode_request gives {h:?} {b:?}, decode_request_frame {decoded:?}"
+                )));
+            }
+        }
+        (RequestFrameBody::Decoded(_), Err(_)) if !decoded.trailing.is_empty() => {}
+        (RequestFrameBody::UnsupportedVersion(_), Err(_)) => {}
+        (_, strict) => {
+            return Err(what(format!(
+                "decode_request {} what decode_request_frame reads as {decoded:?}",
+                if strict.is_ok() { "accepts" } else { "refuses" }
+            )))
+        }
     }
-    let encode = |h: &RequestHeader, b: &RequestBody| {
+    if let RequestFrameBody::Decoded(body) = &decoded.body {
+        if body.api_key() != key {
+            return Err(what(format!("decoded as {}", body.api_key())));
+        }
+    }
+    let encode = |f: &RequestFrame| {
         let mut out = BytesMut::new();
-        encode_request_body(&mut out, h, b)
+        encode_request_frame(&mut out, f)
             .map_err(|e| format!("decoded but does not encode: {e}"))?;
         unframe(out)
     };
-    let first = encode(&header, &body).map_err(what)?;
-    compare(frame, &first, &(header, body), |bytes| {
-        let (h, b) =
-            decode_request(bytes).map_err(|e| format!("re-encoding does not decode: {e}"))?;
-        let again = encode(&h, &b)?;
-        Ok(((h, b), again))
+    let first = encode(&decoded).map_err(what)?;
+    compare(frame, &first, &decoded, |bytes| {
+        let f =
+            decode_request_frame(bytes).map_err(|e| format!("re-encoding does not decode: {e}"))?;
+        let again = encode(&f)?;
+        Ok((f, again))
     })
     .map_err(what)
 }

@@ -4,8 +4,12 @@
 //!
 //! For every capture: read the pcapng, reassemble each TCP connection to the broker port in
 //! sequence order, split both directions into frames with [`FrameDecoder`], decode every request
-//! completely and re-encode it to the same bytes, pair every response with its request by
-//! correlation id ([`Correlator`]), decode it completely and re-encode it to the same bytes.
+//! completely as the broker reads it ([`frame::decode_request_frame`]) and re-encode it to the
+//! same bytes, pair every response with its request by correlation id ([`Correlator`]), decode
+//! it completely and re-encode it to the same bytes. What the broker tolerates is tolerated and
+//! tabulated: an ApiVersions request above the known versions (header decoded, body kept as
+//! bytes, answer read as v0, KIP-511) and bytes after a complete request body (kept and written
+//! back).
 //! Every record batch of Produce requests and Fetch / ShareFetch responses is decoded too: its
 //! header re-encodes to the same bytes, its records decode, and rebuilt from those records it
 //! comes out identical (uncompressed) or with identical records (compressed: codecs may compress
@@ -26,7 +30,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use bytes::{Bytes, BytesMut};
-use kafka_protocol::frame::{self, Correlator, FrameDecoder};
+use kafka_protocol::frame::{self, Correlator, FrameDecoder, RequestFrameBody};
 use kafka_protocol::record::{
     Batch, Compression, DecodeOptions, Record, RecordBatch, RecordBatchBuilder, Records,
 };
@@ -36,23 +40,9 @@ use pcap_parser::{PcapBlockOwned, PcapNGSlice};
 
 /// Known codec gaps found by the fixtures: (capture file name prefix, substring of the failure,
 /// what happens on the wire). Each must match at least one failure.
-const KNOWN_GAPS: &[(&str, &str, &str)] = &[
-    (
-        "captures/franz-go-",
-        "ApiVersions(18) v5",
-        "franz-go 1.22 opens every connection with ApiVersions v5, above the 0-4 of Kafka 4.3.1. The \
-         broker answers in the v0 layout with UNSUPPORTED_VERSION (35) and its ApiVersions range \
-         (KIP-511 fallback), and the client retries with v4. The codec refuses the unknown request \
-         version, and the response would have to be read as v0.",
-    ),
-    (
-        "captures/librdkafka-",
-        "request Metadata(3) v13: does not decode: 3 trailing bytes",
-        "librdkafka 2.16 sends Metadata v13 requests with 3 bytes (01 00 00) after the body's tagged \
-         fields; Java's MetadataRequestData reads the body and ignores what follows, so the broker \
-         answers normally. The codec rejects the frame (trailing data).",
-    ),
-];
+/// Empty since franz-go's ApiVersions v5 (KIP-511) and librdkafka's trailing request bytes are
+/// read as the broker reads them (see `frame::decode_request_frame`).
+const KNOWN_GAPS: &[(&str, &str, &str)] = &[];
 
 /// `fixtures/`, or `FIXTURES_DIR` (e.g. a fresh `CAPTURE_OUT` of tools/capture/capture.sh).
 fn fixtures_dir() -> PathBuf {
@@ -272,6 +262,8 @@ struct Report {
     unanswered: BTreeMap<(i16, i16), usize>,
     /// Requests that did not decode or re-encode.
     bad_requests: BTreeMap<(i16, i16), usize>,
+    /// Requests read only thanks to the broker's tolerances, by (key, version) and which one.
+    tolerated: BTreeMap<((i16, i16), &'static str), usize>,
     /// (key, version) pairs sent by the broker to itself (inter-broker requests on its own listener).
     internal: BTreeSet<(i16, i16)>,
     /// (key, version) pairs sent by the capture's client.
@@ -505,7 +497,7 @@ fn on_request(frame: Bytes, conn: &mut Conn, where_: &str, report: &mut Report) 
         .unwrap_or((-1, -1));
     *report.requests.entry((key, version)).or_default() += 1;
     let what = format!("{where_} request {}", api(key, version));
-    let (header, body) = match frame::decode_request(&frame) {
+    let decoded = match frame::decode_request_frame(&frame) {
         Ok(x) => x,
         Err(e) => {
             *report.bad_requests.entry((key, version)).or_default() += 1;
@@ -522,6 +514,7 @@ fn on_request(frame: Bytes, conn: &mut Conn, where_: &str, report: &mut Report) 
             return;
         }
     };
+    let header = &decoded.header;
     let what = format!("{what} correlation id {}", header.correlation_id);
     let internal = header
         .client_id
@@ -532,8 +525,39 @@ fn on_request(frame: Bytes, conn: &mut Conn, where_: &str, report: &mut Report) 
     } else {
         report.external.insert((key, version));
     }
+    if !decoded.trailing.is_empty() {
+        *report
+            .tolerated
+            .entry((
+                (key, version),
+                "bytes after the body (ignored by the broker), kept and written back",
+            ))
+            .or_default() += 1;
+    }
+    let body = match &decoded.body {
+        RequestFrameBody::Decoded(body) => Some(body),
+        RequestFrameBody::UnsupportedVersion(_) if ApiKey(key) == ApiKey::API_VERSIONS => {
+            *report
+                .tolerated
+                .entry((
+                    (key, version),
+                    "above the known versions: body kept as bytes, answer read as v0 (KIP-511)",
+                ))
+                .or_default() += 1;
+            None
+        }
+        RequestFrameBody::UnsupportedVersion(raw) => {
+            // The broker would fail to parse it and close the connection.
+            *report.bad_requests.entry((key, version)).or_default() += 1;
+            report.failures.push(format!(
+                "{what}: version above the known range, body of {} bytes not decoded",
+                raw.len()
+            ));
+            None
+        }
+    };
     let mut out = BytesMut::new();
-    match frame::encode_request_body(&mut out, &header, &body) {
+    match frame::encode_request_frame(&mut out, &decoded) {
         Ok(()) if out[4..] == frame[..] => {}
         Ok(()) => {
             *report.bad_requests.entry((key, version)).or_default() += 1;
@@ -549,10 +573,12 @@ fn on_request(frame: Bytes, conn: &mut Conn, where_: &str, report: &mut Report) 
                 .push(format!("{what}: does not re-encode: {e}"));
         }
     }
-    for (tp, records) in records_of_request(&body) {
-        check_records(&records, &format!("{what} {tp}"), report);
+    if let Some(body) = body {
+        for (tp, records) in records_of_request(body) {
+            check_records(&records, &format!("{what} {tp}"), report);
+        }
     }
-    if matches!(&body, RequestBody::Produce(p) if p.acks == 0) {
+    if matches!(body, Some(RequestBody::Produce(p)) if p.acks == 0) {
         report.acks0 += 1;
         *report.unanswered.entry((key, version)).or_default() += 1;
     } else {
@@ -581,6 +607,8 @@ fn on_response(frame: Bytes, conn: &mut Conn, where_: &str, report: &mut Report)
         api(key, version),
         corr.unwrap_or(-1)
     );
+    // `version` is the request's; the codec reads the KIP-511 answer to an ApiVersions request
+    // above the known versions in the v0 layout (`frame::response_version`).
     let (header, body) = match frame::decode_response(&frame, pending.api_key, version) {
         Ok(x) => x,
         Err(e) => {
@@ -683,6 +711,9 @@ fn coverage(entries: &[Entry], reports: &[Report]) -> String {
     // (key, version) -> (requests, clients)
     let mut seen: BTreeMap<(i16, i16), (usize, BTreeSet<&str>)> = BTreeMap::new();
     let mut bad: BTreeMap<(i16, i16), usize> = BTreeMap::new();
+    // ((key, version), tolerance) -> (requests, clients)
+    type Tolerated<'a> = BTreeMap<((i16, i16), &'a str), (usize, BTreeSet<&'a str>)>;
+    let mut tolerated = Tolerated::new();
     let mut batches: BTreeMap<&str, usize> = BTreeMap::new();
     let (mut records, mut reqs, mut resps) = (0, 0, 0);
     for (e, r) in entries.iter().zip(reports) {
@@ -702,6 +733,11 @@ fn coverage(entries: &[Entry], reports: &[Report]) -> String {
         }
         for (&kv, &n) in &r.bad_requests {
             *bad.entry(kv).or_default() += n;
+        }
+        for (&k, &n) in &r.tolerated {
+            let t = tolerated.entry(k).or_default();
+            t.0 += n;
+            t.1.insert(e.client.as_str());
         }
         records += r.records;
         reqs += r.request_frames;
@@ -747,6 +783,19 @@ fn coverage(entries: &[Entry], reports: &[Report]) -> String {
             "| {k} | {} | {v} | {n} | {} | {} |",
             ApiKey(k).name().unwrap_or("Unknown"),
             bad.get(&(k, v)).map_or(String::new(), ToString::to_string),
+            cl.iter().copied().collect::<Vec<_>>().join(", ")
+        );
+    }
+    s.push_str(
+        "\n## Read as the broker reads them\n\nRequests that decode only with the Java broker's \
+         tolerances (`frame::decode_request_frame`), and still re-encode to the same bytes.\n\n\
+         | key | API | version | requests | what | clients |\n| ---: | --- | ---: | ---: | --- | --- |\n",
+    );
+    for (&((k, v), what), (n, cl)) in &tolerated {
+        let _ = writeln!(
+            s,
+            "| {k} | {} | {v} | {n} | {what} | {} |",
+            ApiKey(k).name().unwrap_or("Unknown"),
             cl.iter().copied().collect::<Vec<_>>().join(", ")
         );
     }
