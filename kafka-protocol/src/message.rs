@@ -2,7 +2,7 @@
 
 use bytes::{Bytes, BytesMut};
 
-use crate::codec::Reader;
+use crate::codec::{Reader, Writer};
 use crate::error::{DecodeError, EncodeError};
 use crate::ApiKey;
 
@@ -18,9 +18,19 @@ pub trait Message: Sized + Default + Clone + PartialEq + std::fmt::Debug {
     /// Decodes the message at `version` from `r`, leaving any following bytes unread.
     fn decode(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError>;
 
-    /// Encodes the message at `version`, failing as the Java client does when a field this
-    /// version lacks holds a non-default value.
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError>;
+    /// Encodes the message at `version` into `w`, failing as the Java client does when a field
+    /// this version lacks holds a non-default value. With a chunked [`Writer`], long `records`
+    /// fields are referenced instead of copied.
+    fn encode_to(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError>;
+
+    /// Encodes the message at `version`, appending to `w`, failing as the Java client does when
+    /// a field this version lacks holds a non-default value.
+    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+        let mut writer = Writer::contiguous(std::mem::take(w));
+        let result = self.encode_to(&mut writer, version);
+        *w = writer.into_contiguous();
+        result
+    }
 
     /// Decodes a message that must fill `bytes` exactly; byte fields are zero-copy slices.
     fn decode_exact(bytes: &Bytes, version: i16) -> Result<Self, DecodeError> {

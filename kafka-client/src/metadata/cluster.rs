@@ -158,9 +158,9 @@ impl Cluster {
                         partition: p.partition_index,
                         leader: p.leader_id,
                         leader_epoch: p.leader_epoch,
-                        replicas: p.replica_nodes.clone(),
-                        isr: p.isr_nodes.clone(),
-                        offline: p.offline_replicas.clone(),
+                        replicas: p.replica_nodes.to_vec(),
+                        isr: p.isr_nodes.to_vec(),
+                        offline: p.offline_replicas.to_vec(),
                         error: ErrorCode(p.error_code),
                     };
                     match old.and_then(|o| o.partition(p.partition_index)) {

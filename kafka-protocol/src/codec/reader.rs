@@ -1,5 +1,6 @@
 use bytes::Bytes;
 
+use super::int_array::{IntArray, IntElement};
 use super::Uuid;
 use crate::error::{DecodeError, DecodeErrorKind};
 
@@ -100,12 +101,18 @@ impl<'a> Reader<'a> {
         if n > self.remaining() {
             return Err(self.eof(n));
         }
+        Ok(self.bytes_within(n))
+    }
+
+    /// The next `n` bytes as [`Bytes`], `n` already checked against the bytes left.
+    #[inline(always)]
+    fn bytes_within(&mut self, n: usize) -> Bytes {
         let start = self.pos;
         self.pos += n;
-        Ok(match self.owner {
+        match self.owner {
             Some(owner) => owner.slice(start..self.pos),
             None => Bytes::copy_from_slice(&self.data[start..self.pos]),
-        })
+        }
     }
 
     /// A sub-reader over the next `n` bytes, which this reader skips.
@@ -140,39 +147,12 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// `n` big-endian `int32`s, as in replica and ISR lists: one bounds check for the lot.
+    /// `n` big-endian integers (`[]int16`, `[]int32`, `[]int64` fields), as in replica and ISR
+    /// lists: one bounds check for the lot, and no allocation for short arrays.
     #[inline]
-    pub fn i32_vec(&mut self, n: usize) -> Result<Vec<i32>, DecodeError> {
-        let bytes = self.fixed_array_bytes(n, 4)?;
-        let mut out = Vec::with_capacity(n);
-        for c in bytes.chunks_exact(4) {
-            out.push(i32::from_be_bytes([c[0], c[1], c[2], c[3]]));
-        }
-        Ok(out)
-    }
-
-    /// `n` big-endian `int64`s.
-    #[inline]
-    pub fn i64_vec(&mut self, n: usize) -> Result<Vec<i64>, DecodeError> {
-        let bytes = self.fixed_array_bytes(n, 8)?;
-        let mut out = Vec::with_capacity(n);
-        for c in bytes.chunks_exact(8) {
-            out.push(i64::from_be_bytes([
-                c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7],
-            ]));
-        }
-        Ok(out)
-    }
-
-    /// `n` big-endian `int16`s.
-    #[inline]
-    pub fn i16_vec(&mut self, n: usize) -> Result<Vec<i16>, DecodeError> {
-        let bytes = self.fixed_array_bytes(n, 2)?;
-        let mut out = Vec::with_capacity(n);
-        for c in bytes.chunks_exact(2) {
-            out.push(i16::from_be_bytes([c[0], c[1]]));
-        }
-        Ok(out)
+    pub fn int_array<T: IntElement>(&mut self, n: usize) -> Result<IntArray<T>, DecodeError> {
+        let bytes = self.fixed_array_bytes(n, T::WIDTH)?;
+        Ok(IntArray::from_be_bytes(bytes))
     }
 
     fn fixed_array_bytes(&mut self, n: usize, width: usize) -> Result<&'a [u8], DecodeError> {
@@ -259,13 +239,45 @@ impl<'a> Reader<'a> {
 
     #[inline(never)]
     fn unsigned_varint_slow(&mut self) -> Result<u32, DecodeError> {
+        // With five bytes at hand no byte needs its own bounds check: lengths of 16 KiB and more
+        // (records fields) take three bytes and come here.
+        if let Some(&[b0, b1, b2, b3, b4]) = self
+            .data
+            .get(self.pos..)
+            .and_then(|rest| rest.first_chunk::<5>())
+        {
+            if b0 < 0x80 {
+                self.pos += 1;
+                return Ok(u32::from(b0));
+            }
+            let mut value = u32::from(b0 & 0x7f) | (u32::from(b1 & 0x7f) << 7);
+            if b1 < 0x80 {
+                self.pos += 2;
+                return Ok(value);
+            }
+            value |= u32::from(b2 & 0x7f) << 14;
+            if b2 < 0x80 {
+                self.pos += 3;
+                return Ok(value);
+            }
+            value |= u32::from(b3 & 0x7f) << 21;
+            if b3 < 0x80 {
+                self.pos += 4;
+                return Ok(value);
+            }
+            // The fifth byte may carry only the top 4 bits of a u32.
+            self.pos += 5;
+            if b4 > 0x0f {
+                return Err(self.error(DecodeErrorKind::VarintTooLong));
+            }
+            return Ok(value | (u32::from(b4) << 28));
+        }
         let mut value: u32 = 0;
         for i in 0..5 {
             let Some(&b) = self.data.get(self.pos) else {
                 return Err(self.eof(1));
             };
             self.pos += 1;
-            // The fifth byte may carry only the top 4 bits of a u32.
             if i == 4 && b > 0x0f {
                 return Err(self.error(DecodeErrorKind::VarintTooLong));
             }
@@ -278,8 +290,48 @@ impl<'a> Reader<'a> {
     }
 
     /// An unsigned varint of at most 10 bytes.
-    #[inline]
+    #[inline(always)]
     pub fn unsigned_varlong(&mut self) -> Result<u64, DecodeError> {
+        // Record timestamp deltas are mostly one or two bytes: keep those inline.
+        if let Some(&b) = self.data.get(self.pos) {
+            if b < 0x80 {
+                self.pos += 1;
+                return Ok(u64::from(b));
+            }
+            if let Some(&c) = self.data.get(self.pos + 1) {
+                if c < 0x80 {
+                    self.pos += 2;
+                    return Ok(u64::from(b & 0x7f) | (u64::from(c) << 7));
+                }
+            }
+        }
+        self.unsigned_varlong_slow()
+    }
+
+    #[inline(never)]
+    fn unsigned_varlong_slow(&mut self) -> Result<u64, DecodeError> {
+        // With ten bytes at hand no byte needs its own bounds check.
+        if let Some(chunk) = self
+            .data
+            .get(self.pos..)
+            .and_then(|rest| rest.first_chunk::<10>())
+        {
+            let mut value: u64 = 0;
+            for (i, &b) in chunk.iter().enumerate() {
+                // The tenth byte may carry only the top bit of a u64.
+                if i == 9 && b > 0x01 {
+                    self.pos += 10;
+                    return Err(self.error(DecodeErrorKind::VarintTooLong));
+                }
+                value |= u64::from(b & 0x7f) << (7 * i);
+                if b & 0x80 == 0 {
+                    self.pos += i + 1;
+                    return Ok(value);
+                }
+            }
+            self.pos += 10;
+            return Err(self.error(DecodeErrorKind::VarintTooLong));
+        }
         let mut value: u64 = 0;
         for i in 0..10 {
             let Some(&b) = self.data.get(self.pos) else {
@@ -313,7 +365,7 @@ impl<'a> Reader<'a> {
 
     /// Reads a length prefix: int16 (`compact == false`) or unsigned varint minus one. `None`
     /// means null. The length is checked against the bytes left.
-    #[inline]
+    #[inline(always)]
     fn string_len(&mut self, compact: bool) -> Result<Option<usize>, DecodeError> {
         let len: i64 = if compact {
             i64::from(self.unsigned_varint()?) - 1
@@ -323,7 +375,7 @@ impl<'a> Reader<'a> {
         self.checked_len(len)
     }
 
-    #[inline]
+    #[inline(always)]
     fn bytes_len(&mut self, compact: bool) -> Result<Option<usize>, DecodeError> {
         let len: i64 = if compact {
             i64::from(self.unsigned_varint()?) - 1
@@ -333,18 +385,24 @@ impl<'a> Reader<'a> {
         self.checked_len(len)
     }
 
-    #[inline]
+    #[inline(always)]
     fn checked_len(&self, len: i64) -> Result<Option<usize>, DecodeError> {
         if len < 0 {
             return Ok(None);
         }
         if len as u64 > self.remaining() as u64 {
-            return Err(self.error(DecodeErrorKind::LengthExceedsInput {
-                claimed: len as u64,
-                remaining: self.remaining(),
-            }));
+            return Err(self.length_exceeds(len as u64));
         }
         Ok(Some(len as usize))
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn length_exceeds(&self, claimed: u64) -> DecodeError {
+        self.error(DecodeErrorKind::LengthExceedsInput {
+            claimed,
+            remaining: self.remaining(),
+        })
     }
 
     fn utf8(&mut self, n: usize) -> Result<String, DecodeError> {
@@ -380,7 +438,7 @@ impl<'a> Reader<'a> {
     pub fn nullable_bytes(&mut self, compact: bool) -> Result<Option<Bytes>, DecodeError> {
         match self.bytes_len(compact)? {
             None => Ok(None),
-            Some(n) => self.bytes(n).map(Some),
+            Some(n) => Ok(Some(self.bytes_within(n))),
         }
     }
 
@@ -390,7 +448,7 @@ impl<'a> Reader<'a> {
         let at = self.pos;
         match self.bytes_len(compact)? {
             None => Err(DecodeError::new(DecodeErrorKind::UnexpectedNull, at)),
-            Some(n) => self.bytes(n),
+            Some(n) => Ok(self.bytes_within(n)),
         }
     }
 
@@ -442,6 +500,49 @@ mod tests {
         assert_eq!(r.varint().unwrap(), -1);
         assert_eq!(r.varint().unwrap(), 1);
         assert_eq!(r.varint().unwrap(), -2);
+    }
+
+    #[test]
+    fn varints_decode_the_same_at_the_end_of_input_and_before_more_bytes() {
+        // The slow paths read a whole chunk when enough bytes follow and byte by byte near the
+        // end of the input: both must agree, on values and on errors.
+        let mut values: Vec<u64> = (0..64).map(|s| 1u64 << s).collect();
+        values.extend(values.clone().iter().map(|v| v - 1));
+        values.push(u64::MAX);
+        for v in values {
+            let mut enc = Vec::new();
+            let mut x = v;
+            while x >= 0x80 {
+                enc.push((x as u8) | 0x80);
+                x >>= 7;
+            }
+            enc.push(x as u8);
+            let mut padded = enc.clone();
+            padded.extend_from_slice(&[0xff; 12]);
+            for input in [&enc[..], &padded[..]] {
+                let mut r = Reader::new(input);
+                assert_eq!(r.unsigned_varlong().unwrap(), v);
+                assert_eq!(r.position(), enc.len());
+                let mut r = Reader::new(input);
+                match u32::try_from(v) {
+                    Ok(v32) => {
+                        assert_eq!(r.unsigned_varint().unwrap(), v32);
+                        assert_eq!(r.position(), enc.len());
+                    }
+                    Err(_) => {
+                        let e = r.unsigned_varint().unwrap_err();
+                        assert_eq!(e.kind(), &DecodeErrorKind::VarintTooLong);
+                        assert_eq!(e.offset(), 5);
+                    }
+                }
+            }
+        }
+        // Eleven continuation bytes: too long for a varlong, failing at the tenth byte.
+        for input in [&[0x80u8; 10][..], &[0x80u8; 20][..]] {
+            let e = Reader::new(input).unsigned_varlong().unwrap_err();
+            assert_eq!(e.kind(), &DecodeErrorKind::VarintTooLong);
+            assert_eq!(e.offset(), 10);
+        }
     }
 
     #[test]

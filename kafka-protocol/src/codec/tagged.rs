@@ -42,14 +42,23 @@ impl TaggedFieldsReader {
     }
 
     /// The next field's tag and a reader over exactly its bytes, or `None` at the end.
-    #[inline]
+    #[inline(always)]
     pub fn next_field<'a>(
         &mut self,
         r: &mut Reader<'a>,
     ) -> Result<Option<(u32, Reader<'a>)>, DecodeError> {
+        // Nearly every section is empty: that check stays inline, the rest is a call.
         if self.left == 0 {
             return Ok(None);
         }
+        self.next_field_slow(r)
+    }
+
+    #[inline(never)]
+    fn next_field_slow<'a>(
+        &mut self,
+        r: &mut Reader<'a>,
+    ) -> Result<Option<(u32, Reader<'a>)>, DecodeError> {
         self.left -= 1;
         let at = r.position();
         let tag = r.unsigned_varint()?;

@@ -2,7 +2,7 @@
 
 use bytes::{BufMut, BytesMut};
 
-use super::{RawTaggedField, Uuid};
+use super::{IntElement, RawTaggedField, Uuid};
 use crate::error::EncodeError;
 
 /// Writes an unsigned varint (KIP-482).
@@ -152,9 +152,71 @@ pub fn put_array_len(
     }
 }
 
+/// Writes an integer array (`[]int16`, `[]int32`, `[]int64`): count, then the elements.
+#[inline(always)]
+pub fn put_int_array<T: IntElement>(
+    w: &mut BytesMut,
+    items: &[T],
+    compact: bool,
+) -> Result<(), EncodeError> {
+    let bytes = items.len() * T::WIDTH;
+    if bytes <= 16 {
+        // Short arrays (replica lists, ISRs): count and elements are assembled on the stack
+        // and written with one fixed-size copy, then the buffer is cut back to their length;
+        // cheaper than a capacity check and a copy per element.
+        let mut tmp = [0u8; 24];
+        let head = if compact {
+            // At most 8 elements: the count plus one is a one-byte varint.
+            tmp[0] = items.len() as u8 + 1;
+            1
+        } else {
+            tmp[..4].copy_from_slice(&(items.len() as i32).to_be_bytes());
+            4
+        };
+        for (out, &item) in tmp[head..].chunks_exact_mut(T::WIDTH).zip(items) {
+            item.write_be(out);
+        }
+        let end = w.len() + head + bytes;
+        w.put_slice(&tmp);
+        w.truncate(end);
+        return Ok(());
+    }
+    put_long_int_array(w, items, compact)
+}
+
+#[inline(never)]
+fn put_long_int_array<T: IntElement>(
+    w: &mut BytesMut,
+    items: &[T],
+    compact: bool,
+) -> Result<(), EncodeError> {
+    let bytes = items.len() * T::WIDTH;
+    put_array_len(w, Some(items.len()), compact)?;
+    w.reserve(bytes);
+    for &item in items {
+        item.put_be(w);
+    }
+    Ok(())
+}
+
 /// Writes a tagged-field section: the known fields (already encoded, in ascending tag order) and
 /// the unknown ones kept from decoding, merged in ascending tag order as KIP-482 requires.
+#[inline]
 pub fn write_tagged_fields(
+    w: &mut BytesMut,
+    known: &[(u32, BytesMut)],
+    unknown: &[RawTaggedField],
+) -> Result<(), EncodeError> {
+    // Almost every section is empty: one zero byte, written inline.
+    if known.is_empty() && unknown.is_empty() {
+        w.put_u8(0);
+        return Ok(());
+    }
+    write_tagged_fields_slow(w, known, unknown)
+}
+
+#[inline(never)]
+fn write_tagged_fields_slow(
     w: &mut BytesMut,
     known: &[(u32, BytesMut)],
     unknown: &[RawTaggedField],
@@ -221,6 +283,29 @@ mod tests {
             put_varint(&mut w, v);
             assert_eq!(Reader::new(&w).varint().unwrap(), v);
         }
+    }
+
+    #[test]
+    fn int_arrays_write_count_and_elements() {
+        for n in 0..12usize {
+            let items: Vec<i32> = (0..n as i32).map(|i| i * 1_000_003 - 7).collect();
+            for compact in [false, true] {
+                let mut w = BytesMut::from(&b"x"[..]);
+                put_int_array(&mut w, &items, compact).unwrap();
+                let mut expected = BytesMut::from(&b"x"[..]);
+                put_array_len(&mut expected, Some(n), compact).unwrap();
+                for i in &items {
+                    expected.put_i32(*i);
+                }
+                assert_eq!(w, expected, "{n} elements, compact {compact}");
+            }
+        }
+        let mut w = BytesMut::new();
+        put_int_array(&mut w, &[-1i16, 2, 3, 4, 5, 6, 7, 8], true).unwrap();
+        assert_eq!(w.len(), 1 + 16);
+        put_int_array(&mut w, &[i64::MIN, i64::MAX], false).unwrap();
+        assert_eq!(&w[17..21], &[0, 0, 0, 2]);
+        assert_eq!(&w[21..29], &i64::MIN.to_be_bytes());
     }
 
     #[test]

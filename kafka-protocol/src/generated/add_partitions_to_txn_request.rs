@@ -108,7 +108,7 @@ impl AddPartitionsToTxnRequest {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 3;
         if (version <= 3) && !self.transactions.is_empty() {
             return Err(EncodeError::FieldNotInVersion {
@@ -336,7 +336,7 @@ impl AddPartitionsToTxnTransaction {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 3;
         if (version <= 3) && !self.transactional_id.is_empty() {
             return Err(EncodeError::FieldNotInVersion {
@@ -469,7 +469,7 @@ pub struct AddPartitionsToTxnTopic {
     /// `Name`: versions 0-5.
     pub name: String,
     /// `Partitions`: versions 0-5.
-    pub partitions: Vec<i32>,
+    pub partitions: IntArray<i32>,
     /// Tagged fields this codec does not know, written back as they came.
     pub unknown_tagged_fields: Vec<RawTaggedField>,
 }
@@ -478,7 +478,7 @@ impl Default for AddPartitionsToTxnTopic {
     fn default() -> Self {
         Self {
             name: String::new(),
-            partitions: Vec::new(),
+            partitions: IntArray::new(),
             unknown_tagged_fields: Vec::new(),
         }
     }
@@ -502,7 +502,7 @@ impl AddPartitionsToTxnTopic {
         let f_name = r.string(flexible)?;
         let f_partitions = {
             let n = r.array_len_required(flexible)?;
-            r.i32_vec(n)?
+            r.int_array(n)?
         };
         let mut unknown_tagged_fields = Vec::new();
         if flexible {
@@ -525,7 +525,7 @@ impl AddPartitionsToTxnTopic {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 3;
         {
             let value = &self.name;
@@ -533,10 +533,7 @@ impl AddPartitionsToTxnTopic {
         }
         {
             let value = &self.partitions;
-            put_array_len(w, Some(value.len()), flexible)?;
-            for item in value.iter() {
-                w.put_i32(*item);
-            }
+            put_int_array(w, value, flexible)?;
         }
         if flexible {
             write_tagged_fields(w, &[], &self.unknown_tagged_fields)?;
@@ -568,8 +565,8 @@ impl crate::arbitrary_support::ArbitraryVersioned for AddPartitionsToTxnTopic {
         let mut this = Self::default();
         this.name = arbitrary_string(u)?;
         this.partitions = {
-            let n = u.int_in_range(0..=3usize)?;
-            let mut items = Vec::with_capacity(n);
+            let n = u.int_in_range(0..=6usize)?;
+            let mut items = IntArray::new();
             for _ in 0..n {
                 items.push(u.arbitrary()?);
             }
@@ -595,7 +592,7 @@ impl Message for AddPartitionsToTxnRequest {
         }
         Self::decode_body(r, version)
     }
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode_to(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !(0..=5).contains(&version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: Self::NAME,

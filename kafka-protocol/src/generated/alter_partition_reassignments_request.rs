@@ -80,7 +80,7 @@ impl AlterPartitionReassignmentsRequest {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = true;
         {
             let value = &self.timeout_ms;
@@ -219,7 +219,7 @@ impl ReassignableTopic {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = true;
         {
             let value = &self.name;
@@ -282,7 +282,7 @@ pub struct ReassignablePartition {
     /// `PartitionIndex`: versions 0-1.
     pub partition_index: i32,
     /// `Replicas`: versions 0-1, nullable in 0-1, default `null`.
-    pub replicas: Option<Vec<i32>>,
+    pub replicas: Option<IntArray<i32>>,
     /// Tagged fields this codec does not know, written back as they came.
     pub unknown_tagged_fields: Vec<RawTaggedField>,
 }
@@ -315,7 +315,7 @@ impl ReassignablePartition {
         let f_partition_index = r.i32()?;
         let f_replicas = match r.array_len(flexible)? {
             None => None,
-            Some(n) => Some(r.i32_vec(n)?),
+            Some(n) => Some(r.int_array(n)?),
         };
         let mut unknown_tagged_fields = Vec::new();
         if flexible {
@@ -338,7 +338,7 @@ impl ReassignablePartition {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = true;
         {
             let value = &self.partition_index;
@@ -347,12 +347,7 @@ impl ReassignablePartition {
         {
             let value = &self.replicas;
             match value {
-                Some(items) => {
-                    put_array_len(w, Some(items.len()), flexible)?;
-                    for item in items.iter() {
-                        w.put_i32(*item);
-                    }
-                }
+                Some(items) => put_int_array(w, items, flexible)?,
                 None => put_array_len(w, None, flexible)?,
             }
         }
@@ -389,8 +384,8 @@ impl crate::arbitrary_support::ArbitraryVersioned for ReassignablePartition {
             None
         } else {
             Some({
-                let n = u.int_in_range(0..=3usize)?;
-                let mut items = Vec::with_capacity(n);
+                let n = u.int_in_range(0..=6usize)?;
+                let mut items = IntArray::new();
                 for _ in 0..n {
                     items.push(u.arbitrary()?);
                 }
@@ -417,7 +412,7 @@ impl Message for AlterPartitionReassignmentsRequest {
         }
         Self::decode_body(r, version)
     }
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode_to(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !(0..=1).contains(&version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: Self::NAME,

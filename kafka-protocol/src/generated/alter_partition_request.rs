@@ -79,7 +79,7 @@ impl AlterPartitionRequest {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = true;
         {
             let value = &self.broker_id;
@@ -216,7 +216,7 @@ impl TopicData {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = true;
         if version <= 1 {
             {
@@ -294,7 +294,7 @@ pub struct PartitionData {
     /// `LeaderEpoch`: versions 0-3.
     pub leader_epoch: i32,
     /// `NewIsr`: versions 0-2.
-    pub new_isr: Vec<i32>,
+    pub new_isr: IntArray<i32>,
     /// `NewIsrWithEpochs`: versions 3.
     pub new_isr_with_epochs: Vec<BrokerState>,
     /// `LeaderRecoveryState`: versions 1-3, default `0`.
@@ -310,7 +310,7 @@ impl Default for PartitionData {
         Self {
             partition_index: 0,
             leader_epoch: 0,
-            new_isr: Vec::new(),
+            new_isr: IntArray::new(),
             new_isr_with_epochs: Vec::new(),
             leader_recovery_state: 0,
             partition_epoch: 0,
@@ -339,10 +339,10 @@ impl PartitionData {
         let mut f_new_isr = if version <= 2 {
             {
                 let n = r.array_len_required(flexible)?;
-                r.i32_vec(n)?
+                r.int_array(n)?
             }
         } else {
-            Vec::new()
+            IntArray::new()
         };
         let mut f_new_isr_with_epochs = if version >= 3 {
             {
@@ -383,7 +383,7 @@ impl PartitionData {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = true;
         {
             let value = &self.partition_index;
@@ -403,10 +403,7 @@ impl PartitionData {
         if version <= 2 {
             {
                 let value = &self.new_isr;
-                put_array_len(w, Some(value.len()), flexible)?;
-                for item in value.iter() {
-                    w.put_i32(*item);
-                }
+                put_int_array(w, value, flexible)?;
             }
         }
         if (version <= 2) && !self.new_isr_with_epochs.is_empty() {
@@ -474,8 +471,8 @@ impl crate::arbitrary_support::ArbitraryVersioned for PartitionData {
         this.leader_epoch = u.arbitrary()?;
         if version <= 2 {
             this.new_isr = {
-                let n = u.int_in_range(0..=3usize)?;
-                let mut items = Vec::with_capacity(n);
+                let n = u.int_in_range(0..=6usize)?;
+                let mut items = IntArray::new();
                 for _ in 0..n {
                     items.push(u.arbitrary()?);
                 }
@@ -562,7 +559,7 @@ impl BrokerState {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = true;
         if (version <= 2) && self.broker_id != 0 {
             return Err(EncodeError::FieldNotInVersion {
@@ -644,7 +641,7 @@ impl Message for AlterPartitionRequest {
         }
         Self::decode_body(r, version)
     }
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode_to(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !(0..=3).contains(&version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: Self::NAME,

@@ -79,7 +79,7 @@ impl AlterPartitionResponse {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = true;
         {
             let value = &self.throttle_time_ms;
@@ -216,7 +216,7 @@ impl TopicData {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = true;
         if version <= 1 {
             {
@@ -298,7 +298,7 @@ pub struct PartitionData {
     /// `LeaderEpoch`: versions 0-3.
     pub leader_epoch: i32,
     /// `Isr`: versions 0-3.
-    pub isr: Vec<i32>,
+    pub isr: IntArray<i32>,
     /// `LeaderRecoveryState`: versions 1-3, default `0`.
     pub leader_recovery_state: i8,
     /// `PartitionEpoch`: versions 0-3.
@@ -314,7 +314,7 @@ impl Default for PartitionData {
             error_code: 0,
             leader_id: 0,
             leader_epoch: 0,
-            isr: Vec::new(),
+            isr: IntArray::new(),
             leader_recovery_state: 0,
             partition_epoch: 0,
             unknown_tagged_fields: Vec::new(),
@@ -343,7 +343,7 @@ impl PartitionData {
         let f_leader_epoch = r.i32()?;
         let f_isr = {
             let n = r.array_len_required(flexible)?;
-            r.i32_vec(n)?
+            r.int_array(n)?
         };
         let mut f_leader_recovery_state = if version >= 1 { r.i8()? } else { 0 };
         let f_partition_epoch = r.i32()?;
@@ -373,7 +373,7 @@ impl PartitionData {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = true;
         {
             let value = &self.partition_index;
@@ -393,10 +393,7 @@ impl PartitionData {
         }
         {
             let value = &self.isr;
-            put_array_len(w, Some(value.len()), flexible)?;
-            for item in value.iter() {
-                w.put_i32(*item);
-            }
+            put_int_array(w, value, flexible)?;
         }
         if version >= 1 {
             {
@@ -441,8 +438,8 @@ impl crate::arbitrary_support::ArbitraryVersioned for PartitionData {
         this.leader_id = u.arbitrary()?;
         this.leader_epoch = u.arbitrary()?;
         this.isr = {
-            let n = u.int_in_range(0..=3usize)?;
-            let mut items = Vec::with_capacity(n);
+            let n = u.int_in_range(0..=6usize)?;
+            let mut items = IntArray::new();
             for _ in 0..n {
                 items.push(u.arbitrary()?);
             }
@@ -472,7 +469,7 @@ impl Message for AlterPartitionResponse {
         }
         Self::decode_body(r, version)
     }
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode_to(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !(0..=3).contains(&version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: Self::NAME,

@@ -69,7 +69,7 @@ impl AlterReplicaLogDirsRequest {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 2;
         {
             let value = &self.dirs;
@@ -187,7 +187,7 @@ impl AlterReplicaLogDir {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 2;
         {
             let value = &self.path;
@@ -250,7 +250,7 @@ pub struct AlterReplicaLogDirTopic {
     /// `Name`: versions 0-2.
     pub name: String,
     /// `Partitions`: versions 0-2.
-    pub partitions: Vec<i32>,
+    pub partitions: IntArray<i32>,
     /// Tagged fields this codec does not know, written back as they came.
     pub unknown_tagged_fields: Vec<RawTaggedField>,
 }
@@ -259,7 +259,7 @@ impl Default for AlterReplicaLogDirTopic {
     fn default() -> Self {
         Self {
             name: String::new(),
-            partitions: Vec::new(),
+            partitions: IntArray::new(),
             unknown_tagged_fields: Vec::new(),
         }
     }
@@ -283,7 +283,7 @@ impl AlterReplicaLogDirTopic {
         let f_name = r.string(flexible)?;
         let f_partitions = {
             let n = r.array_len_required(flexible)?;
-            r.i32_vec(n)?
+            r.int_array(n)?
         };
         let mut unknown_tagged_fields = Vec::new();
         if flexible {
@@ -306,7 +306,7 @@ impl AlterReplicaLogDirTopic {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 2;
         {
             let value = &self.name;
@@ -314,10 +314,7 @@ impl AlterReplicaLogDirTopic {
         }
         {
             let value = &self.partitions;
-            put_array_len(w, Some(value.len()), flexible)?;
-            for item in value.iter() {
-                w.put_i32(*item);
-            }
+            put_int_array(w, value, flexible)?;
         }
         if flexible {
             write_tagged_fields(w, &[], &self.unknown_tagged_fields)?;
@@ -349,8 +346,8 @@ impl crate::arbitrary_support::ArbitraryVersioned for AlterReplicaLogDirTopic {
         let mut this = Self::default();
         this.name = arbitrary_string(u)?;
         this.partitions = {
-            let n = u.int_in_range(0..=3usize)?;
-            let mut items = Vec::with_capacity(n);
+            let n = u.int_in_range(0..=6usize)?;
+            let mut items = IntArray::new();
             for _ in 0..n {
                 items.push(u.arbitrary()?);
             }
@@ -376,7 +373,7 @@ impl Message for AlterReplicaLogDirsRequest {
         }
         Self::decode_body(r, version)
     }
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode_to(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !(0..=2).contains(&version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: Self::NAME,

@@ -141,7 +141,7 @@ impl ApiVersionsResponse {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 3;
         {
             let value = &self.error_code;
@@ -163,7 +163,7 @@ impl ApiVersionsResponse {
         if flexible {
             let mut known: Vec<(u32, BytesMut)> = Vec::new();
             if (version >= 3) && !self.supported_features.is_empty() {
-                let mut tagged = BytesMut::new();
+                let mut tagged = Writer::new();
                 {
                     let w = &mut tagged;
                     {
@@ -174,10 +174,10 @@ impl ApiVersionsResponse {
                         }
                     }
                 }
-                known.push((0, tagged));
+                known.push((0, tagged.into_contiguous()));
             }
             if (version >= 3) && self.finalized_features_epoch != -1 {
-                let mut tagged = BytesMut::new();
+                let mut tagged = Writer::new();
                 {
                     let w = &mut tagged;
                     {
@@ -185,10 +185,10 @@ impl ApiVersionsResponse {
                         w.put_i64(*value);
                     }
                 }
-                known.push((1, tagged));
+                known.push((1, tagged.into_contiguous()));
             }
             if (version >= 3) && !self.finalized_features.is_empty() {
-                let mut tagged = BytesMut::new();
+                let mut tagged = Writer::new();
                 {
                     let w = &mut tagged;
                     {
@@ -199,10 +199,10 @@ impl ApiVersionsResponse {
                         }
                     }
                 }
-                known.push((2, tagged));
+                known.push((2, tagged.into_contiguous()));
             }
             if (version >= 3) && self.zk_migration_ready != false {
-                let mut tagged = BytesMut::new();
+                let mut tagged = Writer::new();
                 {
                     let w = &mut tagged;
                     {
@@ -210,7 +210,7 @@ impl ApiVersionsResponse {
                         put_bool(w, *value);
                     }
                 }
-                known.push((3, tagged));
+                known.push((3, tagged.into_contiguous()));
             }
             write_tagged_fields(w, &known, &self.unknown_tagged_fields)?;
         } else if !self.unknown_tagged_fields.is_empty() {
@@ -348,7 +348,7 @@ impl ApiVersion {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 3;
         {
             let value = &self.api_key;
@@ -468,7 +468,7 @@ impl SupportedFeatureKey {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 3;
         if (version <= 2) && !self.name.is_empty() {
             return Err(EncodeError::FieldNotInVersion {
@@ -621,7 +621,7 @@ impl FinalizedFeatureKey {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 3;
         if (version <= 2) && !self.name.is_empty() {
             return Err(EncodeError::FieldNotInVersion {
@@ -719,7 +719,7 @@ impl Message for ApiVersionsResponse {
         }
         Self::decode_body(r, version)
     }
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode_to(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !(0..=4).contains(&version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: Self::NAME,

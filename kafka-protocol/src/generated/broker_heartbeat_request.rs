@@ -122,7 +122,7 @@ impl BrokerHeartbeatRequest {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = true;
         {
             let value = &self.broker_id;
@@ -161,7 +161,7 @@ impl BrokerHeartbeatRequest {
         if flexible {
             let mut known: Vec<(u32, BytesMut)> = Vec::new();
             if (version >= 1) && !self.offline_log_dirs.is_empty() {
-                let mut tagged = BytesMut::new();
+                let mut tagged = Writer::new();
                 {
                     let w = &mut tagged;
                     {
@@ -172,10 +172,10 @@ impl BrokerHeartbeatRequest {
                         }
                     }
                 }
-                known.push((0, tagged));
+                known.push((0, tagged.into_contiguous()));
             }
             if (version >= 2) && self.cordoned_log_dirs.is_some() {
-                let mut tagged = BytesMut::new();
+                let mut tagged = Writer::new();
                 {
                     let w = &mut tagged;
                     {
@@ -191,7 +191,7 @@ impl BrokerHeartbeatRequest {
                         }
                     }
                 }
-                known.push((1, tagged));
+                known.push((1, tagged.into_contiguous()));
             }
             write_tagged_fields(w, &known, &self.unknown_tagged_fields)?;
         } else if !self.unknown_tagged_fields.is_empty() {
@@ -269,7 +269,7 @@ impl Message for BrokerHeartbeatRequest {
         }
         Self::decode_body(r, version)
     }
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode_to(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !(0..=2).contains(&version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: Self::NAME,

@@ -96,7 +96,7 @@ impl ConsumerGroupHeartbeatResponse {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = true;
         {
             let value = &self.throttle_time_ms;
@@ -247,7 +247,7 @@ impl Assignment {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = true;
         {
             let value = &self.topic_partitions;
@@ -305,7 +305,7 @@ pub struct TopicPartitions {
     /// `TopicId`: versions 0-1.
     pub topic_id: Uuid,
     /// `Partitions`: versions 0-1.
-    pub partitions: Vec<i32>,
+    pub partitions: IntArray<i32>,
     /// Tagged fields this codec does not know, written back as they came.
     pub unknown_tagged_fields: Vec<RawTaggedField>,
 }
@@ -314,7 +314,7 @@ impl Default for TopicPartitions {
     fn default() -> Self {
         Self {
             topic_id: Uuid::ZERO,
-            partitions: Vec::new(),
+            partitions: IntArray::new(),
             unknown_tagged_fields: Vec::new(),
         }
     }
@@ -338,7 +338,7 @@ impl TopicPartitions {
         let f_topic_id = r.uuid()?;
         let f_partitions = {
             let n = r.array_len_required(flexible)?;
-            r.i32_vec(n)?
+            r.int_array(n)?
         };
         let mut unknown_tagged_fields = Vec::new();
         if flexible {
@@ -361,7 +361,7 @@ impl TopicPartitions {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = true;
         {
             let value = &self.topic_id;
@@ -369,10 +369,7 @@ impl TopicPartitions {
         }
         {
             let value = &self.partitions;
-            put_array_len(w, Some(value.len()), flexible)?;
-            for item in value.iter() {
-                w.put_i32(*item);
-            }
+            put_int_array(w, value, flexible)?;
         }
         if flexible {
             write_tagged_fields(w, &[], &self.unknown_tagged_fields)?;
@@ -404,8 +401,8 @@ impl crate::arbitrary_support::ArbitraryVersioned for TopicPartitions {
         let mut this = Self::default();
         this.topic_id = Uuid(u.arbitrary()?);
         this.partitions = {
-            let n = u.int_in_range(0..=3usize)?;
-            let mut items = Vec::with_capacity(n);
+            let n = u.int_in_range(0..=6usize)?;
+            let mut items = IntArray::new();
             for _ in 0..n {
                 items.push(u.arbitrary()?);
             }
@@ -431,7 +428,7 @@ impl Message for ConsumerGroupHeartbeatResponse {
         }
         Self::decode_body(r, version)
     }
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode_to(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !(0..=1).contains(&version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: Self::NAME,

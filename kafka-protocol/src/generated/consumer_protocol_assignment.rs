@@ -61,7 +61,7 @@ impl ConsumerProtocolAssignment {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = false;
         {
             let value = &self.assigned_partitions;
@@ -116,14 +116,14 @@ pub struct TopicPartition {
     /// `Topic`: versions 0-3.
     pub topic: String,
     /// `Partitions`: versions 0-3.
-    pub partitions: Vec<i32>,
+    pub partitions: IntArray<i32>,
 }
 
 impl Default for TopicPartition {
     fn default() -> Self {
         Self {
             topic: String::new(),
-            partitions: Vec::new(),
+            partitions: IntArray::new(),
         }
     }
 }
@@ -146,7 +146,7 @@ impl TopicPartition {
         let f_topic = r.string(flexible)?;
         let f_partitions = {
             let n = r.array_len_required(flexible)?;
-            r.i32_vec(n)?
+            r.int_array(n)?
         };
         Ok(Self {
             topic: f_topic,
@@ -159,7 +159,7 @@ impl TopicPartition {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = false;
         {
             let value = &self.topic;
@@ -167,10 +167,7 @@ impl TopicPartition {
         }
         {
             let value = &self.partitions;
-            put_array_len(w, Some(value.len()), flexible)?;
-            for item in value.iter() {
-                w.put_i32(*item);
-            }
+            put_int_array(w, value, flexible)?;
         }
         Ok(())
     }
@@ -193,8 +190,8 @@ impl crate::arbitrary_support::ArbitraryVersioned for TopicPartition {
         let mut this = Self::default();
         this.topic = arbitrary_string(u)?;
         this.partitions = {
-            let n = u.int_in_range(0..=3usize)?;
-            let mut items = Vec::with_capacity(n);
+            let n = u.int_in_range(0..=6usize)?;
+            let mut items = IntArray::new();
             for _ in 0..n {
                 items.push(u.arbitrary()?);
             }
@@ -217,7 +214,7 @@ impl Message for ConsumerProtocolAssignment {
         }
         Self::decode_body(r, version)
     }
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode_to(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !(0..=3).contains(&version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: Self::NAME,

@@ -91,7 +91,7 @@ impl ConsumerProtocolSubscription {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = false;
         {
             let value = &self.topics;
@@ -187,14 +187,14 @@ pub struct TopicPartition {
     /// `Topic`: versions 1-3.
     pub topic: String,
     /// `Partitions`: versions 1-3.
-    pub partitions: Vec<i32>,
+    pub partitions: IntArray<i32>,
 }
 
 impl Default for TopicPartition {
     fn default() -> Self {
         Self {
             topic: String::new(),
-            partitions: Vec::new(),
+            partitions: IntArray::new(),
         }
     }
 }
@@ -222,10 +222,10 @@ impl TopicPartition {
         let mut f_partitions = if version >= 1 {
             {
                 let n = r.array_len_required(flexible)?;
-                r.i32_vec(n)?
+                r.int_array(n)?
             }
         } else {
-            Vec::new()
+            IntArray::new()
         };
         Ok(Self {
             topic: f_topic,
@@ -238,7 +238,7 @@ impl TopicPartition {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = false;
         if (version <= 0) && !self.topic.is_empty() {
             return Err(EncodeError::FieldNotInVersion {
@@ -263,10 +263,7 @@ impl TopicPartition {
         if version >= 1 {
             {
                 let value = &self.partitions;
-                put_array_len(w, Some(value.len()), flexible)?;
-                for item in value.iter() {
-                    w.put_i32(*item);
-                }
+                put_int_array(w, value, flexible)?;
             }
         }
         Ok(())
@@ -293,8 +290,8 @@ impl crate::arbitrary_support::ArbitraryVersioned for TopicPartition {
         }
         if version >= 1 {
             this.partitions = {
-                let n = u.int_in_range(0..=3usize)?;
-                let mut items = Vec::with_capacity(n);
+                let n = u.int_in_range(0..=6usize)?;
+                let mut items = IntArray::new();
                 for _ in 0..n {
                     items.push(u.arbitrary()?);
                 }
@@ -318,7 +315,7 @@ impl Message for ConsumerProtocolSubscription {
         }
         Self::decode_body(r, version)
     }
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode_to(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !(0..=3).contains(&version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: Self::NAME,

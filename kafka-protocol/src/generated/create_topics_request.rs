@@ -79,7 +79,7 @@ impl CreateTopicsRequest {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 5;
         {
             let value = &self.topics;
@@ -240,7 +240,7 @@ impl CreatableTopic {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 5;
         {
             let value = &self.name;
@@ -328,7 +328,7 @@ pub struct CreatableReplicaAssignment {
     /// `PartitionIndex`: versions 0-7.
     pub partition_index: i32,
     /// `BrokerIds`: versions 0-7.
-    pub broker_ids: Vec<i32>,
+    pub broker_ids: IntArray<i32>,
     /// Tagged fields this codec does not know, written back as they came.
     pub unknown_tagged_fields: Vec<RawTaggedField>,
 }
@@ -337,7 +337,7 @@ impl Default for CreatableReplicaAssignment {
     fn default() -> Self {
         Self {
             partition_index: 0,
-            broker_ids: Vec::new(),
+            broker_ids: IntArray::new(),
             unknown_tagged_fields: Vec::new(),
         }
     }
@@ -361,7 +361,7 @@ impl CreatableReplicaAssignment {
         let f_partition_index = r.i32()?;
         let f_broker_ids = {
             let n = r.array_len_required(flexible)?;
-            r.i32_vec(n)?
+            r.int_array(n)?
         };
         let mut unknown_tagged_fields = Vec::new();
         if flexible {
@@ -384,7 +384,7 @@ impl CreatableReplicaAssignment {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 5;
         {
             let value = &self.partition_index;
@@ -392,10 +392,7 @@ impl CreatableReplicaAssignment {
         }
         {
             let value = &self.broker_ids;
-            put_array_len(w, Some(value.len()), flexible)?;
-            for item in value.iter() {
-                w.put_i32(*item);
-            }
+            put_int_array(w, value, flexible)?;
         }
         if flexible {
             write_tagged_fields(w, &[], &self.unknown_tagged_fields)?;
@@ -427,8 +424,8 @@ impl crate::arbitrary_support::ArbitraryVersioned for CreatableReplicaAssignment
         let mut this = Self::default();
         this.partition_index = u.arbitrary()?;
         this.broker_ids = {
-            let n = u.int_in_range(0..=3usize)?;
-            let mut items = Vec::with_capacity(n);
+            let n = u.int_in_range(0..=6usize)?;
+            let mut items = IntArray::new();
             for _ in 0..n {
                 items.push(u.arbitrary()?);
             }
@@ -500,7 +497,7 @@ impl CreatableTopicConfig {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 5;
         {
             let value = &self.name;
@@ -564,7 +561,7 @@ impl Message for CreateTopicsRequest {
         }
         Self::decode_body(r, version)
     }
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode_to(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !(0..=7).contains(&version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: Self::NAME,

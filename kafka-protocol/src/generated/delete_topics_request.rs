@@ -94,7 +94,7 @@ impl DeleteTopicsRequest {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 4;
         if (version <= 5) && !self.topics.is_empty() {
             return Err(EncodeError::FieldNotInVersion {
@@ -244,7 +244,7 @@ impl DeleteTopicState {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 4;
         if (version <= 5) && self.name.is_some() {
             return Err(EncodeError::FieldNotInVersion {
@@ -330,7 +330,7 @@ impl Message for DeleteTopicsRequest {
         }
         Self::decode_body(r, version)
     }
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode_to(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !(0..=6).contains(&version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: Self::NAME,

@@ -69,7 +69,7 @@ impl DescribeProducersRequest {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = true;
         {
             let value = &self.topics;
@@ -127,7 +127,7 @@ pub struct TopicRequest {
     /// `Name`: versions 0.
     pub name: String,
     /// `PartitionIndexes`: versions 0.
-    pub partition_indexes: Vec<i32>,
+    pub partition_indexes: IntArray<i32>,
     /// Tagged fields this codec does not know, written back as they came.
     pub unknown_tagged_fields: Vec<RawTaggedField>,
 }
@@ -136,7 +136,7 @@ impl Default for TopicRequest {
     fn default() -> Self {
         Self {
             name: String::new(),
-            partition_indexes: Vec::new(),
+            partition_indexes: IntArray::new(),
             unknown_tagged_fields: Vec::new(),
         }
     }
@@ -160,7 +160,7 @@ impl TopicRequest {
         let f_name = r.string(flexible)?;
         let f_partition_indexes = {
             let n = r.array_len_required(flexible)?;
-            r.i32_vec(n)?
+            r.int_array(n)?
         };
         let mut unknown_tagged_fields = Vec::new();
         if flexible {
@@ -183,7 +183,7 @@ impl TopicRequest {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = true;
         {
             let value = &self.name;
@@ -191,10 +191,7 @@ impl TopicRequest {
         }
         {
             let value = &self.partition_indexes;
-            put_array_len(w, Some(value.len()), flexible)?;
-            for item in value.iter() {
-                w.put_i32(*item);
-            }
+            put_int_array(w, value, flexible)?;
         }
         if flexible {
             write_tagged_fields(w, &[], &self.unknown_tagged_fields)?;
@@ -226,8 +223,8 @@ impl crate::arbitrary_support::ArbitraryVersioned for TopicRequest {
         let mut this = Self::default();
         this.name = arbitrary_string(u)?;
         this.partition_indexes = {
-            let n = u.int_in_range(0..=3usize)?;
-            let mut items = Vec::with_capacity(n);
+            let n = u.int_in_range(0..=6usize)?;
+            let mut items = IntArray::new();
             for _ in 0..n {
                 items.push(u.arbitrary()?);
             }
@@ -253,7 +250,7 @@ impl Message for DescribeProducersRequest {
         }
         Self::decode_body(r, version)
     }
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode_to(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !(0..=0).contains(&version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: Self::NAME,

@@ -71,7 +71,7 @@ impl DescribeShareGroupOffsetsRequest {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = true;
         {
             let value = &self.groups;
@@ -196,7 +196,7 @@ impl DescribeShareGroupOffsetsRequestGroup {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = true;
         {
             let value = &self.group_id;
@@ -270,7 +270,7 @@ pub struct DescribeShareGroupOffsetsRequestTopic {
     /// `TopicName`: versions 0-1.
     pub topic_name: String,
     /// `Partitions`: versions 0-1.
-    pub partitions: Vec<i32>,
+    pub partitions: IntArray<i32>,
     /// Tagged fields this codec does not know, written back as they came.
     pub unknown_tagged_fields: Vec<RawTaggedField>,
 }
@@ -279,7 +279,7 @@ impl Default for DescribeShareGroupOffsetsRequestTopic {
     fn default() -> Self {
         Self {
             topic_name: String::new(),
-            partitions: Vec::new(),
+            partitions: IntArray::new(),
             unknown_tagged_fields: Vec::new(),
         }
     }
@@ -304,7 +304,7 @@ impl DescribeShareGroupOffsetsRequestTopic {
         let f_topic_name = r.string(flexible)?;
         let f_partitions = {
             let n = r.array_len_required(flexible)?;
-            r.i32_vec(n)?
+            r.int_array(n)?
         };
         let mut unknown_tagged_fields = Vec::new();
         if flexible {
@@ -327,7 +327,7 @@ impl DescribeShareGroupOffsetsRequestTopic {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = true;
         {
             let value = &self.topic_name;
@@ -335,10 +335,7 @@ impl DescribeShareGroupOffsetsRequestTopic {
         }
         {
             let value = &self.partitions;
-            put_array_len(w, Some(value.len()), flexible)?;
-            for item in value.iter() {
-                w.put_i32(*item);
-            }
+            put_int_array(w, value, flexible)?;
         }
         if flexible {
             write_tagged_fields(w, &[], &self.unknown_tagged_fields)?;
@@ -370,8 +367,8 @@ impl crate::arbitrary_support::ArbitraryVersioned for DescribeShareGroupOffsetsR
         let mut this = Self::default();
         this.topic_name = arbitrary_string(u)?;
         this.partitions = {
-            let n = u.int_in_range(0..=3usize)?;
-            let mut items = Vec::with_capacity(n);
+            let n = u.int_in_range(0..=6usize)?;
+            let mut items = IntArray::new();
             for _ in 0..n {
                 items.push(u.arbitrary()?);
             }
@@ -397,7 +394,7 @@ impl Message for DescribeShareGroupOffsetsRequest {
         }
         Self::decode_body(r, version)
     }
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode_to(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !(0..=1).contains(&version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: Self::NAME,

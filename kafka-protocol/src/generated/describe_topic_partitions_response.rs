@@ -85,7 +85,7 @@ impl DescribeTopicPartitionsResponse {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = true;
         {
             let value = &self.throttle_time_ms;
@@ -248,7 +248,7 @@ impl DescribeTopicPartitionsResponseTopic {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = true;
         {
             let value = &self.error_code;
@@ -343,15 +343,15 @@ pub struct DescribeTopicPartitionsResponsePartition {
     /// `LeaderEpoch`: versions 0, default `-1`.
     pub leader_epoch: i32,
     /// `ReplicaNodes`: versions 0.
-    pub replica_nodes: Vec<i32>,
+    pub replica_nodes: IntArray<i32>,
     /// `IsrNodes`: versions 0.
-    pub isr_nodes: Vec<i32>,
+    pub isr_nodes: IntArray<i32>,
     /// `EligibleLeaderReplicas`: versions 0, nullable in 0, default `null`.
-    pub eligible_leader_replicas: Option<Vec<i32>>,
+    pub eligible_leader_replicas: Option<IntArray<i32>>,
     /// `LastKnownElr`: versions 0, nullable in 0, default `null`.
-    pub last_known_elr: Option<Vec<i32>>,
+    pub last_known_elr: Option<IntArray<i32>>,
     /// `OfflineReplicas`: versions 0.
-    pub offline_replicas: Vec<i32>,
+    pub offline_replicas: IntArray<i32>,
     /// Tagged fields this codec does not know, written back as they came.
     pub unknown_tagged_fields: Vec<RawTaggedField>,
 }
@@ -363,11 +363,11 @@ impl Default for DescribeTopicPartitionsResponsePartition {
             partition_index: 0,
             leader_id: 0,
             leader_epoch: -1,
-            replica_nodes: Vec::new(),
-            isr_nodes: Vec::new(),
+            replica_nodes: IntArray::new(),
+            isr_nodes: IntArray::new(),
             eligible_leader_replicas: None,
             last_known_elr: None,
-            offline_replicas: Vec::new(),
+            offline_replicas: IntArray::new(),
             unknown_tagged_fields: Vec::new(),
         }
     }
@@ -395,23 +395,23 @@ impl DescribeTopicPartitionsResponsePartition {
         let f_leader_epoch = r.i32()?;
         let f_replica_nodes = {
             let n = r.array_len_required(flexible)?;
-            r.i32_vec(n)?
+            r.int_array(n)?
         };
         let f_isr_nodes = {
             let n = r.array_len_required(flexible)?;
-            r.i32_vec(n)?
+            r.int_array(n)?
         };
         let f_eligible_leader_replicas = match r.array_len(flexible)? {
             None => None,
-            Some(n) => Some(r.i32_vec(n)?),
+            Some(n) => Some(r.int_array(n)?),
         };
         let f_last_known_elr = match r.array_len(flexible)? {
             None => None,
-            Some(n) => Some(r.i32_vec(n)?),
+            Some(n) => Some(r.int_array(n)?),
         };
         let f_offline_replicas = {
             let n = r.array_len_required(flexible)?;
-            r.i32_vec(n)?
+            r.int_array(n)?
         };
         let mut unknown_tagged_fields = Vec::new();
         if flexible {
@@ -441,7 +441,7 @@ impl DescribeTopicPartitionsResponsePartition {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = true;
         {
             let value = &self.error_code;
@@ -461,48 +461,29 @@ impl DescribeTopicPartitionsResponsePartition {
         }
         {
             let value = &self.replica_nodes;
-            put_array_len(w, Some(value.len()), flexible)?;
-            for item in value.iter() {
-                w.put_i32(*item);
-            }
+            put_int_array(w, value, flexible)?;
         }
         {
             let value = &self.isr_nodes;
-            put_array_len(w, Some(value.len()), flexible)?;
-            for item in value.iter() {
-                w.put_i32(*item);
-            }
+            put_int_array(w, value, flexible)?;
         }
         {
             let value = &self.eligible_leader_replicas;
             match value {
-                Some(items) => {
-                    put_array_len(w, Some(items.len()), flexible)?;
-                    for item in items.iter() {
-                        w.put_i32(*item);
-                    }
-                }
+                Some(items) => put_int_array(w, items, flexible)?,
                 None => put_array_len(w, None, flexible)?,
             }
         }
         {
             let value = &self.last_known_elr;
             match value {
-                Some(items) => {
-                    put_array_len(w, Some(items.len()), flexible)?;
-                    for item in items.iter() {
-                        w.put_i32(*item);
-                    }
-                }
+                Some(items) => put_int_array(w, items, flexible)?,
                 None => put_array_len(w, None, flexible)?,
             }
         }
         {
             let value = &self.offline_replicas;
-            put_array_len(w, Some(value.len()), flexible)?;
-            for item in value.iter() {
-                w.put_i32(*item);
-            }
+            put_int_array(w, value, flexible)?;
         }
         if flexible {
             write_tagged_fields(w, &[], &self.unknown_tagged_fields)?;
@@ -537,16 +518,16 @@ impl crate::arbitrary_support::ArbitraryVersioned for DescribeTopicPartitionsRes
         this.leader_id = u.arbitrary()?;
         this.leader_epoch = u.arbitrary()?;
         this.replica_nodes = {
-            let n = u.int_in_range(0..=3usize)?;
-            let mut items = Vec::with_capacity(n);
+            let n = u.int_in_range(0..=6usize)?;
+            let mut items = IntArray::new();
             for _ in 0..n {
                 items.push(u.arbitrary()?);
             }
             items
         };
         this.isr_nodes = {
-            let n = u.int_in_range(0..=3usize)?;
-            let mut items = Vec::with_capacity(n);
+            let n = u.int_in_range(0..=6usize)?;
+            let mut items = IntArray::new();
             for _ in 0..n {
                 items.push(u.arbitrary()?);
             }
@@ -556,8 +537,8 @@ impl crate::arbitrary_support::ArbitraryVersioned for DescribeTopicPartitionsRes
             None
         } else {
             Some({
-                let n = u.int_in_range(0..=3usize)?;
-                let mut items = Vec::with_capacity(n);
+                let n = u.int_in_range(0..=6usize)?;
+                let mut items = IntArray::new();
                 for _ in 0..n {
                     items.push(u.arbitrary()?);
                 }
@@ -568,8 +549,8 @@ impl crate::arbitrary_support::ArbitraryVersioned for DescribeTopicPartitionsRes
             None
         } else {
             Some({
-                let n = u.int_in_range(0..=3usize)?;
-                let mut items = Vec::with_capacity(n);
+                let n = u.int_in_range(0..=6usize)?;
+                let mut items = IntArray::new();
                 for _ in 0..n {
                     items.push(u.arbitrary()?);
                 }
@@ -577,8 +558,8 @@ impl crate::arbitrary_support::ArbitraryVersioned for DescribeTopicPartitionsRes
             })
         };
         this.offline_replicas = {
-            let n = u.int_in_range(0..=3usize)?;
-            let mut items = Vec::with_capacity(n);
+            let n = u.int_in_range(0..=6usize)?;
+            let mut items = IntArray::new();
             for _ in 0..n {
                 items.push(u.arbitrary()?);
             }
@@ -650,7 +631,7 @@ impl Cursor {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = true;
         {
             let value = &self.topic_name;
@@ -710,7 +691,7 @@ impl Message for DescribeTopicPartitionsResponse {
         }
         Self::decode_body(r, version)
     }
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode_to(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !(0..=0).contains(&version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: Self::NAME,

@@ -90,7 +90,7 @@ impl EndQuorumEpochRequest {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 1;
         {
             let value = &self.cluster_id;
@@ -236,7 +236,7 @@ impl TopicData {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 1;
         {
             let value = &self.topic_name;
@@ -303,7 +303,7 @@ pub struct PartitionData {
     /// `LeaderEpoch`: versions 0-1.
     pub leader_epoch: i32,
     /// `PreferredSuccessors`: versions 0.
-    pub preferred_successors: Vec<i32>,
+    pub preferred_successors: IntArray<i32>,
     /// `PreferredCandidates`: versions 1.
     pub preferred_candidates: Vec<ReplicaInfo>,
     /// Tagged fields this codec does not know, written back as they came.
@@ -316,7 +316,7 @@ impl Default for PartitionData {
             partition_index: 0,
             leader_id: 0,
             leader_epoch: 0,
-            preferred_successors: Vec::new(),
+            preferred_successors: IntArray::new(),
             preferred_candidates: Vec::new(),
             unknown_tagged_fields: Vec::new(),
         }
@@ -344,10 +344,10 @@ impl PartitionData {
         let mut f_preferred_successors = if version <= 0 {
             {
                 let n = r.array_len_required(flexible)?;
-                r.i32_vec(n)?
+                r.int_array(n)?
             }
         } else {
-            Vec::new()
+            IntArray::new()
         };
         let mut f_preferred_candidates = if version >= 1 {
             {
@@ -385,7 +385,7 @@ impl PartitionData {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 1;
         {
             let value = &self.partition_index;
@@ -402,10 +402,7 @@ impl PartitionData {
         if version <= 0 {
             {
                 let value = &self.preferred_successors;
-                put_array_len(w, Some(value.len()), flexible)?;
-                for item in value.iter() {
-                    w.put_i32(*item);
-                }
+                put_int_array(w, value, flexible)?;
             }
         }
         if version >= 1 {
@@ -450,8 +447,8 @@ impl crate::arbitrary_support::ArbitraryVersioned for PartitionData {
         this.leader_epoch = u.arbitrary()?;
         if version <= 0 {
             this.preferred_successors = {
-                let n = u.int_in_range(0..=3usize)?;
-                let mut items = Vec::with_capacity(n);
+                let n = u.int_in_range(0..=6usize)?;
+                let mut items = IntArray::new();
                 for _ in 0..n {
                     items.push(u.arbitrary()?);
                 }
@@ -534,7 +531,7 @@ impl ReplicaInfo {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 1;
         if (version <= 0) && self.candidate_id != 0 {
             return Err(EncodeError::FieldNotInVersion {
@@ -675,7 +672,7 @@ impl LeaderEndpoint {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 1;
         if (version <= 0) && !self.name.is_empty() {
             return Err(EncodeError::FieldNotInVersion {
@@ -773,7 +770,7 @@ impl Message for EndQuorumEpochRequest {
         }
         Self::decode_body(r, version)
     }
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode_to(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !(0..=1).contains(&version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: Self::NAME,

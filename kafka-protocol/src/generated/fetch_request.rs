@@ -153,7 +153,7 @@ impl FetchRequest {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 12;
         if (version >= 15) && self.replica_id != -1 {
             return Err(EncodeError::FieldNotInVersion {
@@ -239,7 +239,7 @@ impl FetchRequest {
         if flexible {
             let mut known: Vec<(u32, BytesMut)> = Vec::new();
             if (version >= 12) && self.cluster_id.is_some() {
-                let mut tagged = BytesMut::new();
+                let mut tagged = Writer::new();
                 {
                     let w = &mut tagged;
                     {
@@ -247,10 +247,10 @@ impl FetchRequest {
                         put_nullable_string(w, value.as_deref(), flexible)?;
                     }
                 }
-                known.push((0, tagged));
+                known.push((0, tagged.into_contiguous()));
             }
             if (version >= 15) && self.replica_state != ReplicaState::default() {
-                let mut tagged = BytesMut::new();
+                let mut tagged = Writer::new();
                 {
                     let w = &mut tagged;
                     {
@@ -258,7 +258,7 @@ impl FetchRequest {
                         value.encode_body(w, version)?;
                     }
                 }
-                known.push((1, tagged));
+                known.push((1, tagged.into_contiguous()));
             }
             write_tagged_fields(w, &known, &self.unknown_tagged_fields)?;
         } else if !self.unknown_tagged_fields.is_empty() {
@@ -401,7 +401,7 @@ impl ReplicaState {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 12;
         if (version <= 14) && self.replica_id != -1 {
             return Err(EncodeError::FieldNotInVersion {
@@ -545,7 +545,7 @@ impl FetchTopic {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 12;
         if version <= 12 {
             {
@@ -718,7 +718,7 @@ impl FetchPartition {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 12;
         {
             let value = &self.partition;
@@ -760,7 +760,7 @@ impl FetchPartition {
         if flexible {
             let mut known: Vec<(u32, BytesMut)> = Vec::new();
             if (version >= 17) && self.replica_directory_id != Uuid::ZERO {
-                let mut tagged = BytesMut::new();
+                let mut tagged = Writer::new();
                 {
                     let w = &mut tagged;
                     {
@@ -768,10 +768,10 @@ impl FetchPartition {
                         put_uuid(w, value);
                     }
                 }
-                known.push((0, tagged));
+                known.push((0, tagged.into_contiguous()));
             }
             if (version >= 18) && self.high_watermark != 9223372036854775807 {
-                let mut tagged = BytesMut::new();
+                let mut tagged = Writer::new();
                 {
                     let w = &mut tagged;
                     {
@@ -779,7 +779,7 @@ impl FetchPartition {
                         w.put_i64(*value);
                     }
                 }
-                known.push((1, tagged));
+                known.push((1, tagged.into_contiguous()));
             }
             write_tagged_fields(w, &known, &self.unknown_tagged_fields)?;
         } else if !self.unknown_tagged_fields.is_empty() {
@@ -841,7 +841,7 @@ pub struct ForgottenTopic {
     /// `TopicId`: versions 13-18.
     pub topic_id: Uuid,
     /// `Partitions`: versions 7-18.
-    pub partitions: Vec<i32>,
+    pub partitions: IntArray<i32>,
     /// Tagged fields this codec does not know, written back as they came.
     pub unknown_tagged_fields: Vec<RawTaggedField>,
 }
@@ -851,7 +851,7 @@ impl Default for ForgottenTopic {
         Self {
             topic: String::new(),
             topic_id: Uuid::ZERO,
-            partitions: Vec::new(),
+            partitions: IntArray::new(),
             unknown_tagged_fields: Vec::new(),
         }
     }
@@ -881,10 +881,10 @@ impl ForgottenTopic {
         let mut f_partitions = if version >= 7 {
             {
                 let n = r.array_len_required(flexible)?;
-                r.i32_vec(n)?
+                r.int_array(n)?
             }
         } else {
-            Vec::new()
+            IntArray::new()
         };
         let mut unknown_tagged_fields = Vec::new();
         if flexible {
@@ -908,7 +908,7 @@ impl ForgottenTopic {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 12;
         if (version >= 7 && version <= 12) {
             {
@@ -932,10 +932,7 @@ impl ForgottenTopic {
         if version >= 7 {
             {
                 let value = &self.partitions;
-                put_array_len(w, Some(value.len()), flexible)?;
-                for item in value.iter() {
-                    w.put_i32(*item);
-                }
+                put_int_array(w, value, flexible)?;
             }
         }
         if flexible {
@@ -974,8 +971,8 @@ impl crate::arbitrary_support::ArbitraryVersioned for ForgottenTopic {
         }
         if version >= 7 {
             this.partitions = {
-                let n = u.int_in_range(0..=3usize)?;
-                let mut items = Vec::with_capacity(n);
+                let n = u.int_in_range(0..=6usize)?;
+                let mut items = IntArray::new();
                 for _ in 0..n {
                     items.push(u.arbitrary()?);
                 }
@@ -1002,7 +999,7 @@ impl Message for FetchRequest {
         }
         Self::decode_body(r, version)
     }
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode_to(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !(0..=18).contains(&version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: Self::NAME,

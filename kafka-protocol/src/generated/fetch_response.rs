@@ -103,7 +103,7 @@ impl FetchResponse {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 12;
         if version >= 1 {
             {
@@ -147,7 +147,7 @@ impl FetchResponse {
         if flexible {
             let mut known: Vec<(u32, BytesMut)> = Vec::new();
             if (version >= 16) && !self.node_endpoints.is_empty() {
-                let mut tagged = BytesMut::new();
+                let mut tagged = Writer::new();
                 {
                     let w = &mut tagged;
                     {
@@ -158,7 +158,7 @@ impl FetchResponse {
                         }
                     }
                 }
-                known.push((0, tagged));
+                known.push((0, tagged.into_contiguous()));
             }
             write_tagged_fields(w, &known, &self.unknown_tagged_fields)?;
         } else if !self.unknown_tagged_fields.is_empty() {
@@ -296,7 +296,7 @@ impl FetchableTopicResponse {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 12;
         if version <= 12 {
             {
@@ -504,7 +504,7 @@ impl PartitionData {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 12;
         {
             let value = &self.partition_index;
@@ -580,12 +580,12 @@ impl PartitionData {
         }
         {
             let value = &self.records;
-            put_nullable_bytes(w, value.as_deref(), flexible)?;
+            put_nullable_records(w, value.as_ref(), flexible)?;
         }
         if flexible {
             let mut known: Vec<(u32, BytesMut)> = Vec::new();
             if (version >= 12) && self.diverging_epoch != EpochEndOffset::default() {
-                let mut tagged = BytesMut::new();
+                let mut tagged = Writer::new();
                 {
                     let w = &mut tagged;
                     {
@@ -593,10 +593,10 @@ impl PartitionData {
                         value.encode_body(w, version)?;
                     }
                 }
-                known.push((0, tagged));
+                known.push((0, tagged.into_contiguous()));
             }
             if (version >= 12) && self.current_leader != LeaderIdAndEpoch::default() {
-                let mut tagged = BytesMut::new();
+                let mut tagged = Writer::new();
                 {
                     let w = &mut tagged;
                     {
@@ -604,10 +604,10 @@ impl PartitionData {
                         value.encode_body(w, version)?;
                     }
                 }
-                known.push((1, tagged));
+                known.push((1, tagged.into_contiguous()));
             }
             if (version >= 12) && self.snapshot_id != SnapshotId::default() {
-                let mut tagged = BytesMut::new();
+                let mut tagged = Writer::new();
                 {
                     let w = &mut tagged;
                     {
@@ -615,7 +615,7 @@ impl PartitionData {
                         value.encode_body(w, version)?;
                     }
                 }
-                known.push((2, tagged));
+                known.push((2, tagged.into_contiguous()));
             }
             write_tagged_fields(w, &known, &self.unknown_tagged_fields)?;
         } else if !self.unknown_tagged_fields.is_empty() {
@@ -750,7 +750,7 @@ impl EpochEndOffset {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 12;
         if (version <= 11) && self.epoch != -1 {
             return Err(EncodeError::FieldNotInVersion {
@@ -878,7 +878,7 @@ impl LeaderIdAndEpoch {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 12;
         if (version <= 11) && self.leader_id != -1 {
             return Err(EncodeError::FieldNotInVersion {
@@ -1006,7 +1006,7 @@ impl SnapshotId {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 12;
         {
             let value = &self.end_offset;
@@ -1112,7 +1112,7 @@ impl AbortedTransaction {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 12;
         if (version <= 3) && self.producer_id != 0 {
             return Err(EncodeError::FieldNotInVersion {
@@ -1258,7 +1258,7 @@ impl NodeEndpoint {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 12;
         if (version <= 15) && self.node_id != 0 {
             return Err(EncodeError::FieldNotInVersion {
@@ -1376,7 +1376,7 @@ impl Message for FetchResponse {
         }
         Self::decode_body(r, version)
     }
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode_to(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !(0..=18).contains(&version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: Self::NAME,

@@ -91,7 +91,7 @@ impl FetchSnapshotRequest {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = true;
         {
             let value = &self.replica_id;
@@ -111,7 +111,7 @@ impl FetchSnapshotRequest {
         if flexible {
             let mut known: Vec<(u32, BytesMut)> = Vec::new();
             if (true) && self.cluster_id.is_some() {
-                let mut tagged = BytesMut::new();
+                let mut tagged = Writer::new();
                 {
                     let w = &mut tagged;
                     {
@@ -119,7 +119,7 @@ impl FetchSnapshotRequest {
                         put_nullable_string(w, value.as_deref(), flexible)?;
                     }
                 }
-                known.push((0, tagged));
+                known.push((0, tagged.into_contiguous()));
             }
             write_tagged_fields(w, &known, &self.unknown_tagged_fields)?;
         } else if !self.unknown_tagged_fields.is_empty() {
@@ -236,7 +236,7 @@ impl TopicSnapshot {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = true;
         {
             let value = &self.name;
@@ -374,7 +374,7 @@ impl PartitionSnapshot {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = true;
         {
             let value = &self.partition;
@@ -395,7 +395,7 @@ impl PartitionSnapshot {
         if flexible {
             let mut known: Vec<(u32, BytesMut)> = Vec::new();
             if (version >= 1) && self.replica_directory_id != Uuid::ZERO {
-                let mut tagged = BytesMut::new();
+                let mut tagged = Writer::new();
                 {
                     let w = &mut tagged;
                     {
@@ -403,7 +403,7 @@ impl PartitionSnapshot {
                         put_uuid(w, value);
                     }
                 }
-                known.push((0, tagged));
+                known.push((0, tagged.into_contiguous()));
             }
             write_tagged_fields(w, &known, &self.unknown_tagged_fields)?;
         } else if !self.unknown_tagged_fields.is_empty() {
@@ -505,7 +505,7 @@ impl SnapshotId {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = true;
         {
             let value = &self.end_offset;
@@ -565,7 +565,7 @@ impl Message for FetchSnapshotRequest {
         }
         Self::decode_body(r, version)
     }
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode_to(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !(0..=1).contains(&version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: Self::NAME,

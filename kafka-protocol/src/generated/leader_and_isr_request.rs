@@ -126,7 +126,7 @@ impl LeaderAndIsrRequest {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 4;
         {
             let value = &self.controller_id;
@@ -295,15 +295,15 @@ pub struct LeaderAndIsrPartitionState {
     /// `LeaderEpoch`: versions 0-7.
     pub leader_epoch: i32,
     /// `Isr`: versions 0-7.
-    pub isr: Vec<i32>,
+    pub isr: IntArray<i32>,
     /// `PartitionEpoch`: versions 0-7.
     pub partition_epoch: i32,
     /// `Replicas`: versions 0-7.
-    pub replicas: Vec<i32>,
+    pub replicas: IntArray<i32>,
     /// `AddingReplicas`: versions 3-7.
-    pub adding_replicas: Vec<i32>,
+    pub adding_replicas: IntArray<i32>,
     /// `RemovingReplicas`: versions 3-7.
-    pub removing_replicas: Vec<i32>,
+    pub removing_replicas: IntArray<i32>,
     /// `IsNew`: versions 1-7, default `false`.
     pub is_new: bool,
     /// `LeaderRecoveryState`: versions 6-7, default `0`.
@@ -320,11 +320,11 @@ impl Default for LeaderAndIsrPartitionState {
             controller_epoch: 0,
             leader: 0,
             leader_epoch: 0,
-            isr: Vec::new(),
+            isr: IntArray::new(),
             partition_epoch: 0,
-            replicas: Vec::new(),
-            adding_replicas: Vec::new(),
-            removing_replicas: Vec::new(),
+            replicas: IntArray::new(),
+            adding_replicas: IntArray::new(),
+            removing_replicas: IntArray::new(),
             is_new: false,
             leader_recovery_state: 0,
             unknown_tagged_fields: Vec::new(),
@@ -358,28 +358,28 @@ impl LeaderAndIsrPartitionState {
         let f_leader_epoch = r.i32()?;
         let f_isr = {
             let n = r.array_len_required(flexible)?;
-            r.i32_vec(n)?
+            r.int_array(n)?
         };
         let f_partition_epoch = r.i32()?;
         let f_replicas = {
             let n = r.array_len_required(flexible)?;
-            r.i32_vec(n)?
+            r.int_array(n)?
         };
         let mut f_adding_replicas = if version >= 3 {
             {
                 let n = r.array_len_required(flexible)?;
-                r.i32_vec(n)?
+                r.int_array(n)?
             }
         } else {
-            Vec::new()
+            IntArray::new()
         };
         let mut f_removing_replicas = if version >= 3 {
             {
                 let n = r.array_len_required(flexible)?;
-                r.i32_vec(n)?
+                r.int_array(n)?
             }
         } else {
-            Vec::new()
+            IntArray::new()
         };
         let mut f_is_new = if version >= 1 { r.bool()? } else { false };
         let mut f_leader_recovery_state = if version >= 6 { r.i8()? } else { 0 };
@@ -414,7 +414,7 @@ impl LeaderAndIsrPartitionState {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 4;
         if version <= 1 {
             {
@@ -440,10 +440,7 @@ impl LeaderAndIsrPartitionState {
         }
         {
             let value = &self.isr;
-            put_array_len(w, Some(value.len()), flexible)?;
-            for item in value.iter() {
-                w.put_i32(*item);
-            }
+            put_int_array(w, value, flexible)?;
         }
         {
             let value = &self.partition_epoch;
@@ -451,27 +448,18 @@ impl LeaderAndIsrPartitionState {
         }
         {
             let value = &self.replicas;
-            put_array_len(w, Some(value.len()), flexible)?;
-            for item in value.iter() {
-                w.put_i32(*item);
-            }
+            put_int_array(w, value, flexible)?;
         }
         if version >= 3 {
             {
                 let value = &self.adding_replicas;
-                put_array_len(w, Some(value.len()), flexible)?;
-                for item in value.iter() {
-                    w.put_i32(*item);
-                }
+                put_int_array(w, value, flexible)?;
             }
         }
         if version >= 3 {
             {
                 let value = &self.removing_replicas;
-                put_array_len(w, Some(value.len()), flexible)?;
-                for item in value.iter() {
-                    w.put_i32(*item);
-                }
+                put_int_array(w, value, flexible)?;
             }
         }
         if version >= 1 {
@@ -529,8 +517,8 @@ impl crate::arbitrary_support::ArbitraryVersioned for LeaderAndIsrPartitionState
         this.leader = u.arbitrary()?;
         this.leader_epoch = u.arbitrary()?;
         this.isr = {
-            let n = u.int_in_range(0..=3usize)?;
-            let mut items = Vec::with_capacity(n);
+            let n = u.int_in_range(0..=6usize)?;
+            let mut items = IntArray::new();
             for _ in 0..n {
                 items.push(u.arbitrary()?);
             }
@@ -538,8 +526,8 @@ impl crate::arbitrary_support::ArbitraryVersioned for LeaderAndIsrPartitionState
         };
         this.partition_epoch = u.arbitrary()?;
         this.replicas = {
-            let n = u.int_in_range(0..=3usize)?;
-            let mut items = Vec::with_capacity(n);
+            let n = u.int_in_range(0..=6usize)?;
+            let mut items = IntArray::new();
             for _ in 0..n {
                 items.push(u.arbitrary()?);
             }
@@ -547,8 +535,8 @@ impl crate::arbitrary_support::ArbitraryVersioned for LeaderAndIsrPartitionState
         };
         if version >= 3 {
             this.adding_replicas = {
-                let n = u.int_in_range(0..=3usize)?;
-                let mut items = Vec::with_capacity(n);
+                let n = u.int_in_range(0..=6usize)?;
+                let mut items = IntArray::new();
                 for _ in 0..n {
                     items.push(u.arbitrary()?);
                 }
@@ -557,8 +545,8 @@ impl crate::arbitrary_support::ArbitraryVersioned for LeaderAndIsrPartitionState
         }
         if version >= 3 {
             this.removing_replicas = {
-                let n = u.int_in_range(0..=3usize)?;
-                let mut items = Vec::with_capacity(n);
+                let n = u.int_in_range(0..=6usize)?;
+                let mut items = IntArray::new();
                 for _ in 0..n {
                     items.push(u.arbitrary()?);
                 }
@@ -657,7 +645,7 @@ impl LeaderAndIsrTopicState {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 4;
         if (version <= 1) && !self.topic_name.is_empty() {
             return Err(EncodeError::FieldNotInVersion {
@@ -809,7 +797,7 @@ impl LeaderAndIsrLiveLeader {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 4;
         {
             let value = &self.broker_id;
@@ -874,7 +862,7 @@ impl Message for LeaderAndIsrRequest {
         }
         Self::decode_body(r, version)
     }
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode_to(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !(0..=7).contains(&version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: Self::NAME,

@@ -73,7 +73,7 @@ impl ListConfigResourcesRequest {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = true;
         if (version <= 0) && !self.resource_types.is_empty() {
             return Err(EncodeError::FieldNotInVersion {
@@ -149,7 +149,7 @@ impl Message for ListConfigResourcesRequest {
         }
         Self::decode_body(r, version)
     }
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode_to(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !(0..=1).contains(&version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: Self::NAME,

@@ -74,7 +74,7 @@ impl ListOffsetsResponse {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 6;
         if version >= 2 {
             {
@@ -201,7 +201,7 @@ impl ListOffsetsTopicResponse {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 6;
         {
             let value = &self.name;
@@ -268,7 +268,7 @@ pub struct ListOffsetsPartitionResponse {
     /// `ErrorCode`: versions 0-11.
     pub error_code: i16,
     /// `OldStyleOffsets`: versions 0.
-    pub old_style_offsets: Vec<i64>,
+    pub old_style_offsets: IntArray<i64>,
     /// `Timestamp`: versions 1-11, default `-1`.
     pub timestamp: i64,
     /// `Offset`: versions 1-11, default `-1`.
@@ -284,7 +284,7 @@ impl Default for ListOffsetsPartitionResponse {
         Self {
             partition_index: 0,
             error_code: 0,
-            old_style_offsets: Vec::new(),
+            old_style_offsets: IntArray::new(),
             timestamp: -1,
             offset: -1,
             leader_epoch: -1,
@@ -313,10 +313,10 @@ impl ListOffsetsPartitionResponse {
         let mut f_old_style_offsets = if version <= 0 {
             {
                 let n = r.array_len_required(flexible)?;
-                r.i64_vec(n)?
+                r.int_array(n)?
             }
         } else {
-            Vec::new()
+            IntArray::new()
         };
         let mut f_timestamp = if version >= 1 { r.i64()? } else { -1 };
         let mut f_offset = if version >= 1 { r.i64()? } else { -1 };
@@ -346,7 +346,7 @@ impl ListOffsetsPartitionResponse {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 6;
         {
             let value = &self.partition_index;
@@ -366,10 +366,7 @@ impl ListOffsetsPartitionResponse {
         if version <= 0 {
             {
                 let value = &self.old_style_offsets;
-                put_array_len(w, Some(value.len()), flexible)?;
-                for item in value.iter() {
-                    w.put_i64(*item);
-                }
+                put_int_array(w, value, flexible)?;
             }
         }
         if (version <= 0) && self.timestamp != -1 {
@@ -443,8 +440,8 @@ impl crate::arbitrary_support::ArbitraryVersioned for ListOffsetsPartitionRespon
         this.error_code = u.arbitrary()?;
         if version <= 0 {
             this.old_style_offsets = {
-                let n = u.int_in_range(0..=3usize)?;
-                let mut items = Vec::with_capacity(n);
+                let n = u.int_in_range(0..=6usize)?;
+                let mut items = IntArray::new();
                 for _ in 0..n {
                     items.push(u.arbitrary()?);
                 }
@@ -480,7 +477,7 @@ impl Message for ListOffsetsResponse {
         }
         Self::decode_body(r, version)
     }
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode_to(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !(0..=11).contains(&version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: Self::NAME,

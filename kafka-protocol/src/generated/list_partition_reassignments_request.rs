@@ -76,7 +76,7 @@ impl ListPartitionReassignmentsRequest {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = true;
         {
             let value = &self.timeout_ms;
@@ -150,7 +150,7 @@ pub struct ListPartitionReassignmentsTopics {
     /// `Name`: versions 0.
     pub name: String,
     /// `PartitionIndexes`: versions 0.
-    pub partition_indexes: Vec<i32>,
+    pub partition_indexes: IntArray<i32>,
     /// Tagged fields this codec does not know, written back as they came.
     pub unknown_tagged_fields: Vec<RawTaggedField>,
 }
@@ -159,7 +159,7 @@ impl Default for ListPartitionReassignmentsTopics {
     fn default() -> Self {
         Self {
             name: String::new(),
-            partition_indexes: Vec::new(),
+            partition_indexes: IntArray::new(),
             unknown_tagged_fields: Vec::new(),
         }
     }
@@ -183,7 +183,7 @@ impl ListPartitionReassignmentsTopics {
         let f_name = r.string(flexible)?;
         let f_partition_indexes = {
             let n = r.array_len_required(flexible)?;
-            r.i32_vec(n)?
+            r.int_array(n)?
         };
         let mut unknown_tagged_fields = Vec::new();
         if flexible {
@@ -206,7 +206,7 @@ impl ListPartitionReassignmentsTopics {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = true;
         {
             let value = &self.name;
@@ -214,10 +214,7 @@ impl ListPartitionReassignmentsTopics {
         }
         {
             let value = &self.partition_indexes;
-            put_array_len(w, Some(value.len()), flexible)?;
-            for item in value.iter() {
-                w.put_i32(*item);
-            }
+            put_int_array(w, value, flexible)?;
         }
         if flexible {
             write_tagged_fields(w, &[], &self.unknown_tagged_fields)?;
@@ -249,8 +246,8 @@ impl crate::arbitrary_support::ArbitraryVersioned for ListPartitionReassignments
         let mut this = Self::default();
         this.name = arbitrary_string(u)?;
         this.partition_indexes = {
-            let n = u.int_in_range(0..=3usize)?;
-            let mut items = Vec::with_capacity(n);
+            let n = u.int_in_range(0..=6usize)?;
+            let mut items = IntArray::new();
             for _ in 0..n {
                 items.push(u.arbitrary()?);
             }
@@ -276,7 +273,7 @@ impl Message for ListPartitionReassignmentsRequest {
         }
         Self::decode_body(r, version)
     }
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode_to(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !(0..=0).contains(&version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: Self::NAME,

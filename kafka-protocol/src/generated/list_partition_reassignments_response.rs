@@ -85,7 +85,7 @@ impl ListPartitionReassignmentsResponse {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = true;
         {
             let value = &self.throttle_time_ms;
@@ -222,7 +222,7 @@ impl OngoingTopicReassignment {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = true;
         {
             let value = &self.name;
@@ -287,11 +287,11 @@ pub struct OngoingPartitionReassignment {
     /// `PartitionIndex`: versions 0.
     pub partition_index: i32,
     /// `Replicas`: versions 0.
-    pub replicas: Vec<i32>,
+    pub replicas: IntArray<i32>,
     /// `AddingReplicas`: versions 0.
-    pub adding_replicas: Vec<i32>,
+    pub adding_replicas: IntArray<i32>,
     /// `RemovingReplicas`: versions 0.
-    pub removing_replicas: Vec<i32>,
+    pub removing_replicas: IntArray<i32>,
     /// Tagged fields this codec does not know, written back as they came.
     pub unknown_tagged_fields: Vec<RawTaggedField>,
 }
@@ -300,9 +300,9 @@ impl Default for OngoingPartitionReassignment {
     fn default() -> Self {
         Self {
             partition_index: 0,
-            replicas: Vec::new(),
-            adding_replicas: Vec::new(),
-            removing_replicas: Vec::new(),
+            replicas: IntArray::new(),
+            adding_replicas: IntArray::new(),
+            removing_replicas: IntArray::new(),
             unknown_tagged_fields: Vec::new(),
         }
     }
@@ -326,15 +326,15 @@ impl OngoingPartitionReassignment {
         let f_partition_index = r.i32()?;
         let f_replicas = {
             let n = r.array_len_required(flexible)?;
-            r.i32_vec(n)?
+            r.int_array(n)?
         };
         let f_adding_replicas = {
             let n = r.array_len_required(flexible)?;
-            r.i32_vec(n)?
+            r.int_array(n)?
         };
         let f_removing_replicas = {
             let n = r.array_len_required(flexible)?;
-            r.i32_vec(n)?
+            r.int_array(n)?
         };
         let mut unknown_tagged_fields = Vec::new();
         if flexible {
@@ -359,7 +359,7 @@ impl OngoingPartitionReassignment {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = true;
         {
             let value = &self.partition_index;
@@ -367,24 +367,15 @@ impl OngoingPartitionReassignment {
         }
         {
             let value = &self.replicas;
-            put_array_len(w, Some(value.len()), flexible)?;
-            for item in value.iter() {
-                w.put_i32(*item);
-            }
+            put_int_array(w, value, flexible)?;
         }
         {
             let value = &self.adding_replicas;
-            put_array_len(w, Some(value.len()), flexible)?;
-            for item in value.iter() {
-                w.put_i32(*item);
-            }
+            put_int_array(w, value, flexible)?;
         }
         {
             let value = &self.removing_replicas;
-            put_array_len(w, Some(value.len()), flexible)?;
-            for item in value.iter() {
-                w.put_i32(*item);
-            }
+            put_int_array(w, value, flexible)?;
         }
         if flexible {
             write_tagged_fields(w, &[], &self.unknown_tagged_fields)?;
@@ -416,24 +407,24 @@ impl crate::arbitrary_support::ArbitraryVersioned for OngoingPartitionReassignme
         let mut this = Self::default();
         this.partition_index = u.arbitrary()?;
         this.replicas = {
-            let n = u.int_in_range(0..=3usize)?;
-            let mut items = Vec::with_capacity(n);
+            let n = u.int_in_range(0..=6usize)?;
+            let mut items = IntArray::new();
             for _ in 0..n {
                 items.push(u.arbitrary()?);
             }
             items
         };
         this.adding_replicas = {
-            let n = u.int_in_range(0..=3usize)?;
-            let mut items = Vec::with_capacity(n);
+            let n = u.int_in_range(0..=6usize)?;
+            let mut items = IntArray::new();
             for _ in 0..n {
                 items.push(u.arbitrary()?);
             }
             items
         };
         this.removing_replicas = {
-            let n = u.int_in_range(0..=3usize)?;
-            let mut items = Vec::with_capacity(n);
+            let n = u.int_in_range(0..=6usize)?;
+            let mut items = IntArray::new();
             for _ in 0..n {
                 items.push(u.arbitrary()?);
             }
@@ -459,7 +450,7 @@ impl Message for ListPartitionReassignmentsResponse {
         }
         Self::decode_body(r, version)
     }
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode_to(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !(0..=0).contains(&version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: Self::NAME,

@@ -14,7 +14,7 @@ pub struct ListTransactionsRequest {
     /// `StateFilters`: versions 0-2.
     pub state_filters: Vec<String>,
     /// `ProducerIdFilters`: versions 0-2.
-    pub producer_id_filters: Vec<i64>,
+    pub producer_id_filters: IntArray<i64>,
     /// `DurationFilter`: versions 1-2, default `-1`.
     pub duration_filter: i64,
     /// `TransactionalIdPattern`: versions 2, nullable in 2, default `null`.
@@ -27,7 +27,7 @@ impl Default for ListTransactionsRequest {
     fn default() -> Self {
         Self {
             state_filters: Vec::new(),
-            producer_id_filters: Vec::new(),
+            producer_id_filters: IntArray::new(),
             duration_filter: -1,
             transactional_id_pattern: None,
             unknown_tagged_fields: Vec::new(),
@@ -60,7 +60,7 @@ impl ListTransactionsRequest {
         };
         let f_producer_id_filters = {
             let n = r.array_len_required(flexible)?;
-            r.i64_vec(n)?
+            r.int_array(n)?
         };
         let mut f_duration_filter = if version >= 1 { r.i64()? } else { -1 };
         let mut f_transactional_id_pattern = if version >= 2 {
@@ -91,7 +91,7 @@ impl ListTransactionsRequest {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = true;
         {
             let value = &self.state_filters;
@@ -102,10 +102,7 @@ impl ListTransactionsRequest {
         }
         {
             let value = &self.producer_id_filters;
-            put_array_len(w, Some(value.len()), flexible)?;
-            for item in value.iter() {
-                w.put_i64(*item);
-            }
+            put_int_array(w, value, flexible)?;
         }
         if (version <= 0) && self.duration_filter != -1 {
             return Err(EncodeError::FieldNotInVersion {
@@ -170,8 +167,8 @@ impl crate::arbitrary_support::ArbitraryVersioned for ListTransactionsRequest {
             items
         };
         this.producer_id_filters = {
-            let n = u.int_in_range(0..=3usize)?;
-            let mut items = Vec::with_capacity(n);
+            let n = u.int_in_range(0..=6usize)?;
+            let mut items = IntArray::new();
             for _ in 0..n {
                 items.push(u.arbitrary()?);
             }
@@ -207,7 +204,7 @@ impl Message for ListTransactionsRequest {
         }
         Self::decode_body(r, version)
     }
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode_to(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !(0..=2).contains(&version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: Self::NAME,

@@ -114,7 +114,7 @@ impl MetadataResponse {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 9;
         if version >= 3 {
             {
@@ -310,7 +310,7 @@ impl MetadataResponseBroker {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 9;
         {
             let value = &self.node_id;
@@ -465,7 +465,7 @@ impl MetadataResponseTopic {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 9;
         {
             let value = &self.error_code;
@@ -592,11 +592,11 @@ pub struct MetadataResponsePartition {
     /// `LeaderEpoch`: versions 7-13, default `-1`.
     pub leader_epoch: i32,
     /// `ReplicaNodes`: versions 0-13.
-    pub replica_nodes: Vec<i32>,
+    pub replica_nodes: IntArray<i32>,
     /// `IsrNodes`: versions 0-13.
-    pub isr_nodes: Vec<i32>,
+    pub isr_nodes: IntArray<i32>,
     /// `OfflineReplicas`: versions 5-13.
-    pub offline_replicas: Vec<i32>,
+    pub offline_replicas: IntArray<i32>,
     /// Tagged fields this codec does not know, written back as they came.
     pub unknown_tagged_fields: Vec<RawTaggedField>,
 }
@@ -608,9 +608,9 @@ impl Default for MetadataResponsePartition {
             partition_index: 0,
             leader_id: 0,
             leader_epoch: -1,
-            replica_nodes: Vec::new(),
-            isr_nodes: Vec::new(),
-            offline_replicas: Vec::new(),
+            replica_nodes: IntArray::new(),
+            isr_nodes: IntArray::new(),
+            offline_replicas: IntArray::new(),
             unknown_tagged_fields: Vec::new(),
         }
     }
@@ -637,19 +637,19 @@ impl MetadataResponsePartition {
         let mut f_leader_epoch = if version >= 7 { r.i32()? } else { -1 };
         let f_replica_nodes = {
             let n = r.array_len_required(flexible)?;
-            r.i32_vec(n)?
+            r.int_array(n)?
         };
         let f_isr_nodes = {
             let n = r.array_len_required(flexible)?;
-            r.i32_vec(n)?
+            r.int_array(n)?
         };
         let mut f_offline_replicas = if version >= 5 {
             {
                 let n = r.array_len_required(flexible)?;
-                r.i32_vec(n)?
+                r.int_array(n)?
             }
         } else {
-            Vec::new()
+            IntArray::new()
         };
         let mut unknown_tagged_fields = Vec::new();
         if flexible {
@@ -677,7 +677,7 @@ impl MetadataResponsePartition {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 9;
         {
             let value = &self.error_code;
@@ -699,25 +699,16 @@ impl MetadataResponsePartition {
         }
         {
             let value = &self.replica_nodes;
-            put_array_len(w, Some(value.len()), flexible)?;
-            for item in value.iter() {
-                w.put_i32(*item);
-            }
+            put_int_array(w, value, flexible)?;
         }
         {
             let value = &self.isr_nodes;
-            put_array_len(w, Some(value.len()), flexible)?;
-            for item in value.iter() {
-                w.put_i32(*item);
-            }
+            put_int_array(w, value, flexible)?;
         }
         if version >= 5 {
             {
                 let value = &self.offline_replicas;
-                put_array_len(w, Some(value.len()), flexible)?;
-                for item in value.iter() {
-                    w.put_i32(*item);
-                }
+                put_int_array(w, value, flexible)?;
             }
         }
         if flexible {
@@ -755,16 +746,16 @@ impl crate::arbitrary_support::ArbitraryVersioned for MetadataResponsePartition 
             this.leader_epoch = u.arbitrary()?;
         }
         this.replica_nodes = {
-            let n = u.int_in_range(0..=3usize)?;
-            let mut items = Vec::with_capacity(n);
+            let n = u.int_in_range(0..=6usize)?;
+            let mut items = IntArray::new();
             for _ in 0..n {
                 items.push(u.arbitrary()?);
             }
             items
         };
         this.isr_nodes = {
-            let n = u.int_in_range(0..=3usize)?;
-            let mut items = Vec::with_capacity(n);
+            let n = u.int_in_range(0..=6usize)?;
+            let mut items = IntArray::new();
             for _ in 0..n {
                 items.push(u.arbitrary()?);
             }
@@ -772,8 +763,8 @@ impl crate::arbitrary_support::ArbitraryVersioned for MetadataResponsePartition 
         };
         if version >= 5 {
             this.offline_replicas = {
-                let n = u.int_in_range(0..=3usize)?;
-                let mut items = Vec::with_capacity(n);
+                let n = u.int_in_range(0..=6usize)?;
+                let mut items = IntArray::new();
                 for _ in 0..n {
                     items.push(u.arbitrary()?);
                 }
@@ -800,7 +791,7 @@ impl Message for MetadataResponse {
         }
         Self::decode_body(r, version)
     }
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode_to(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !(0..=13).contains(&version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: Self::NAME,

@@ -116,7 +116,7 @@ impl OffsetFetchRequest {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 6;
         if (version >= 8) && !self.group_id.is_empty() {
             return Err(EncodeError::FieldNotInVersion {
@@ -270,7 +270,7 @@ pub struct OffsetFetchRequestTopic {
     /// `Name`: versions 0-7.
     pub name: String,
     /// `PartitionIndexes`: versions 0-7.
-    pub partition_indexes: Vec<i32>,
+    pub partition_indexes: IntArray<i32>,
     /// Tagged fields this codec does not know, written back as they came.
     pub unknown_tagged_fields: Vec<RawTaggedField>,
 }
@@ -279,7 +279,7 @@ impl Default for OffsetFetchRequestTopic {
     fn default() -> Self {
         Self {
             name: String::new(),
-            partition_indexes: Vec::new(),
+            partition_indexes: IntArray::new(),
             unknown_tagged_fields: Vec::new(),
         }
     }
@@ -308,10 +308,10 @@ impl OffsetFetchRequestTopic {
         let mut f_partition_indexes = if version <= 7 {
             {
                 let n = r.array_len_required(flexible)?;
-                r.i32_vec(n)?
+                r.int_array(n)?
             }
         } else {
-            Vec::new()
+            IntArray::new()
         };
         let mut unknown_tagged_fields = Vec::new();
         if flexible {
@@ -334,7 +334,7 @@ impl OffsetFetchRequestTopic {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 6;
         if (version >= 8) && !self.name.is_empty() {
             return Err(EncodeError::FieldNotInVersion {
@@ -359,10 +359,7 @@ impl OffsetFetchRequestTopic {
         if version <= 7 {
             {
                 let value = &self.partition_indexes;
-                put_array_len(w, Some(value.len()), flexible)?;
-                for item in value.iter() {
-                    w.put_i32(*item);
-                }
+                put_int_array(w, value, flexible)?;
             }
         }
         if flexible {
@@ -398,8 +395,8 @@ impl crate::arbitrary_support::ArbitraryVersioned for OffsetFetchRequestTopic {
         }
         if version <= 7 {
             this.partition_indexes = {
-                let n = u.int_in_range(0..=3usize)?;
-                let mut items = Vec::with_capacity(n);
+                let n = u.int_in_range(0..=6usize)?;
+                let mut items = IntArray::new();
                 for _ in 0..n {
                     items.push(u.arbitrary()?);
                 }
@@ -503,7 +500,7 @@ impl OffsetFetchRequestGroup {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 6;
         if (version <= 7) && !self.group_id.is_empty() {
             return Err(EncodeError::FieldNotInVersion {
@@ -621,7 +618,7 @@ pub struct OffsetFetchRequestTopics {
     /// `TopicId`: versions 10.
     pub topic_id: Uuid,
     /// `PartitionIndexes`: versions 8-10.
-    pub partition_indexes: Vec<i32>,
+    pub partition_indexes: IntArray<i32>,
     /// Tagged fields this codec does not know, written back as they came.
     pub unknown_tagged_fields: Vec<RawTaggedField>,
 }
@@ -631,7 +628,7 @@ impl Default for OffsetFetchRequestTopics {
         Self {
             name: String::new(),
             topic_id: Uuid::ZERO,
-            partition_indexes: Vec::new(),
+            partition_indexes: IntArray::new(),
             unknown_tagged_fields: Vec::new(),
         }
     }
@@ -661,10 +658,10 @@ impl OffsetFetchRequestTopics {
         let mut f_partition_indexes = if version >= 8 {
             {
                 let n = r.array_len_required(flexible)?;
-                r.i32_vec(n)?
+                r.int_array(n)?
             }
         } else {
-            Vec::new()
+            IntArray::new()
         };
         let mut unknown_tagged_fields = Vec::new();
         if flexible {
@@ -688,7 +685,7 @@ impl OffsetFetchRequestTopics {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 6;
         if (version >= 8 && version <= 9) {
             {
@@ -712,10 +709,7 @@ impl OffsetFetchRequestTopics {
         if version >= 8 {
             {
                 let value = &self.partition_indexes;
-                put_array_len(w, Some(value.len()), flexible)?;
-                for item in value.iter() {
-                    w.put_i32(*item);
-                }
+                put_int_array(w, value, flexible)?;
             }
         }
         if flexible {
@@ -754,8 +748,8 @@ impl crate::arbitrary_support::ArbitraryVersioned for OffsetFetchRequestTopics {
         }
         if version >= 8 {
             this.partition_indexes = {
-                let n = u.int_in_range(0..=3usize)?;
-                let mut items = Vec::with_capacity(n);
+                let n = u.int_in_range(0..=6usize)?;
+                let mut items = IntArray::new();
                 for _ in 0..n {
                     items.push(u.arbitrary()?);
                 }
@@ -782,7 +776,7 @@ impl Message for OffsetFetchRequest {
         }
         Self::decode_body(r, version)
     }
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode_to(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !(0..=10).contains(&version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: Self::NAME,

@@ -103,7 +103,7 @@ impl OffsetFetchResponse {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 6;
         if version >= 3 {
             {
@@ -284,7 +284,7 @@ impl OffsetFetchResponseTopic {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 6;
         if (version >= 8) && !self.name.is_empty() {
             return Err(EncodeError::FieldNotInVersion {
@@ -447,7 +447,7 @@ impl OffsetFetchResponsePartition {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 6;
         if (version >= 8) && self.partition_index != 0 {
             return Err(EncodeError::FieldNotInVersion {
@@ -640,7 +640,7 @@ impl OffsetFetchResponseGroup {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 6;
         if (version <= 7) && !self.group_id.is_empty() {
             return Err(EncodeError::FieldNotInVersion {
@@ -814,7 +814,7 @@ impl OffsetFetchResponseTopics {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 6;
         if (version >= 8 && version <= 9) {
             {
@@ -975,7 +975,7 @@ impl OffsetFetchResponsePartitions {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 6;
         if (version <= 7) && self.partition_index != 0 {
             return Err(EncodeError::FieldNotInVersion {
@@ -1102,7 +1102,7 @@ impl Message for OffsetFetchResponse {
         }
         Self::decode_body(r, version)
     }
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode_to(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !(0..=10).contains(&version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: Self::NAME,

@@ -88,7 +88,7 @@ impl ProduceRequest {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 9;
         if (version <= 2) && self.transactional_id.is_some() {
             return Err(EncodeError::FieldNotInVersion {
@@ -245,7 +245,7 @@ impl TopicProduceData {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 9;
         if version <= 12 {
             {
@@ -374,7 +374,7 @@ impl PartitionProduceData {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 9;
         {
             let value = &self.index;
@@ -382,7 +382,7 @@ impl PartitionProduceData {
         }
         {
             let value = &self.records;
-            put_nullable_bytes(w, value.as_deref(), flexible)?;
+            put_nullable_records(w, value.as_ref(), flexible)?;
         }
         if flexible {
             write_tagged_fields(w, &[], &self.unknown_tagged_fields)?;
@@ -438,7 +438,7 @@ impl Message for ProduceRequest {
         }
         Self::decode_body(r, version)
     }
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode_to(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !(0..=13).contains(&version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: Self::NAME,

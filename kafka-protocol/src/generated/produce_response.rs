@@ -93,7 +93,7 @@ impl ProduceResponse {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 9;
         {
             let value = &self.responses;
@@ -118,7 +118,7 @@ impl ProduceResponse {
         if flexible {
             let mut known: Vec<(u32, BytesMut)> = Vec::new();
             if (version >= 10) && !self.node_endpoints.is_empty() {
-                let mut tagged = BytesMut::new();
+                let mut tagged = Writer::new();
                 {
                     let w = &mut tagged;
                     {
@@ -129,7 +129,7 @@ impl ProduceResponse {
                         }
                     }
                 }
-                known.push((0, tagged));
+                known.push((0, tagged.into_contiguous()));
             }
             write_tagged_fields(w, &known, &self.unknown_tagged_fields)?;
         } else if !self.unknown_tagged_fields.is_empty() {
@@ -261,7 +261,7 @@ impl TopicProduceResponse {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 9;
         if version <= 12 {
             {
@@ -442,7 +442,7 @@ impl PartitionProduceResponse {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 9;
         {
             let value = &self.index;
@@ -493,7 +493,7 @@ impl PartitionProduceResponse {
         if flexible {
             let mut known: Vec<(u32, BytesMut)> = Vec::new();
             if (version >= 10) && self.current_leader != LeaderIdAndEpoch::default() {
-                let mut tagged = BytesMut::new();
+                let mut tagged = Writer::new();
                 {
                     let w = &mut tagged;
                     {
@@ -501,7 +501,7 @@ impl PartitionProduceResponse {
                         value.encode_body(w, version)?;
                     }
                 }
-                known.push((0, tagged));
+                known.push((0, tagged.into_contiguous()));
             }
             write_tagged_fields(w, &known, &self.unknown_tagged_fields)?;
         } else if !self.unknown_tagged_fields.is_empty() {
@@ -629,7 +629,7 @@ impl BatchIndexAndErrorMessage {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 9;
         if (version <= 7) && self.batch_index != 0 {
             return Err(EncodeError::FieldNotInVersion {
@@ -761,7 +761,7 @@ impl LeaderIdAndEpoch {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 9;
         if (version <= 9) && self.leader_id != -1 {
             return Err(EncodeError::FieldNotInVersion {
@@ -907,7 +907,7 @@ impl NodeEndpoint {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 9;
         if (version <= 9) && self.node_id != 0 {
             return Err(EncodeError::FieldNotInVersion {
@@ -1025,7 +1025,7 @@ impl Message for ProduceResponse {
         }
         Self::decode_body(r, version)
     }
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode_to(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !(0..=13).contains(&version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: Self::NAME,

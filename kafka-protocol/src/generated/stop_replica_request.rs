@@ -130,7 +130,7 @@ impl StopReplicaRequest {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 2;
         {
             let value = &self.controller_id;
@@ -359,7 +359,7 @@ impl StopReplicaPartitionV0 {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 2;
         if (version >= 1) && !self.topic_name.is_empty() {
             return Err(EncodeError::FieldNotInVersion {
@@ -434,7 +434,7 @@ pub struct StopReplicaTopicV1 {
     /// `Name`: versions 1-2.
     pub name: String,
     /// `PartitionIndexes`: versions 1-2.
-    pub partition_indexes: Vec<i32>,
+    pub partition_indexes: IntArray<i32>,
     /// Tagged fields this codec does not know, written back as they came.
     pub unknown_tagged_fields: Vec<RawTaggedField>,
 }
@@ -443,7 +443,7 @@ impl Default for StopReplicaTopicV1 {
     fn default() -> Self {
         Self {
             name: String::new(),
-            partition_indexes: Vec::new(),
+            partition_indexes: IntArray::new(),
             unknown_tagged_fields: Vec::new(),
         }
     }
@@ -472,10 +472,10 @@ impl StopReplicaTopicV1 {
         let mut f_partition_indexes = if (version >= 1 && version <= 2) {
             {
                 let n = r.array_len_required(flexible)?;
-                r.i32_vec(n)?
+                r.int_array(n)?
             }
         } else {
-            Vec::new()
+            IntArray::new()
         };
         let mut unknown_tagged_fields = Vec::new();
         if flexible {
@@ -498,7 +498,7 @@ impl StopReplicaTopicV1 {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 2;
         if (version <= 0 || version >= 3) && !self.name.is_empty() {
             return Err(EncodeError::FieldNotInVersion {
@@ -523,10 +523,7 @@ impl StopReplicaTopicV1 {
         if (version >= 1 && version <= 2) {
             {
                 let value = &self.partition_indexes;
-                put_array_len(w, Some(value.len()), flexible)?;
-                for item in value.iter() {
-                    w.put_i32(*item);
-                }
+                put_int_array(w, value, flexible)?;
             }
         }
         if flexible {
@@ -562,8 +559,8 @@ impl crate::arbitrary_support::ArbitraryVersioned for StopReplicaTopicV1 {
         }
         if (version >= 1 && version <= 2) {
             this.partition_indexes = {
-                let n = u.int_in_range(0..=3usize)?;
-                let mut items = Vec::with_capacity(n);
+                let n = u.int_in_range(0..=6usize)?;
+                let mut items = IntArray::new();
                 for _ in 0..n {
                     items.push(u.arbitrary()?);
                 }
@@ -651,7 +648,7 @@ impl StopReplicaTopicState {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 2;
         if (version <= 2) && !self.topic_name.is_empty() {
             return Err(EncodeError::FieldNotInVersion {
@@ -794,7 +791,7 @@ impl StopReplicaPartitionState {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 2;
         if (version <= 2) && self.partition_index != 0 {
             return Err(EncodeError::FieldNotInVersion {
@@ -892,7 +889,7 @@ impl Message for StopReplicaRequest {
         }
         Self::decode_body(r, version)
     }
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode_to(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !(0..=4).contains(&version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: Self::NAME,

@@ -204,7 +204,7 @@ impl StreamsGroupHeartbeatRequest {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = true;
         {
             let value = &self.group_id;
@@ -538,7 +538,7 @@ impl Topology {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = true;
         {
             let value = &self.epoch;
@@ -721,7 +721,7 @@ impl Subtopology {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = true;
         {
             let value = &self.subtopology_id;
@@ -929,7 +929,7 @@ impl TopicInfo {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = true;
         {
             let value = &self.name;
@@ -1055,7 +1055,7 @@ impl KeyValue {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = true;
         {
             let value = &self.key;
@@ -1106,11 +1106,11 @@ impl crate::arbitrary_support::ArbitraryVersioned for KeyValue {
 #[derive(Debug, Clone, PartialEq)]
 pub struct CopartitionGroup {
     /// `SourceTopics`: versions 0.
-    pub source_topics: Vec<i16>,
+    pub source_topics: IntArray<i16>,
     /// `SourceTopicRegex`: versions 0.
-    pub source_topic_regex: Vec<i16>,
+    pub source_topic_regex: IntArray<i16>,
     /// `RepartitionSourceTopics`: versions 0.
-    pub repartition_source_topics: Vec<i16>,
+    pub repartition_source_topics: IntArray<i16>,
     /// Tagged fields this codec does not know, written back as they came.
     pub unknown_tagged_fields: Vec<RawTaggedField>,
 }
@@ -1118,9 +1118,9 @@ pub struct CopartitionGroup {
 impl Default for CopartitionGroup {
     fn default() -> Self {
         Self {
-            source_topics: Vec::new(),
-            source_topic_regex: Vec::new(),
-            repartition_source_topics: Vec::new(),
+            source_topics: IntArray::new(),
+            source_topic_regex: IntArray::new(),
+            repartition_source_topics: IntArray::new(),
             unknown_tagged_fields: Vec::new(),
         }
     }
@@ -1143,15 +1143,15 @@ impl CopartitionGroup {
         let flexible = true;
         let f_source_topics = {
             let n = r.array_len_required(flexible)?;
-            r.i16_vec(n)?
+            r.int_array(n)?
         };
         let f_source_topic_regex = {
             let n = r.array_len_required(flexible)?;
-            r.i16_vec(n)?
+            r.int_array(n)?
         };
         let f_repartition_source_topics = {
             let n = r.array_len_required(flexible)?;
-            r.i16_vec(n)?
+            r.int_array(n)?
         };
         let mut unknown_tagged_fields = Vec::new();
         if flexible {
@@ -1175,28 +1175,19 @@ impl CopartitionGroup {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = true;
         {
             let value = &self.source_topics;
-            put_array_len(w, Some(value.len()), flexible)?;
-            for item in value.iter() {
-                w.put_i16(*item);
-            }
+            put_int_array(w, value, flexible)?;
         }
         {
             let value = &self.source_topic_regex;
-            put_array_len(w, Some(value.len()), flexible)?;
-            for item in value.iter() {
-                w.put_i16(*item);
-            }
+            put_int_array(w, value, flexible)?;
         }
         {
             let value = &self.repartition_source_topics;
-            put_array_len(w, Some(value.len()), flexible)?;
-            for item in value.iter() {
-                w.put_i16(*item);
-            }
+            put_int_array(w, value, flexible)?;
         }
         if flexible {
             write_tagged_fields(w, &[], &self.unknown_tagged_fields)?;
@@ -1227,24 +1218,24 @@ impl crate::arbitrary_support::ArbitraryVersioned for CopartitionGroup {
         use crate::arbitrary_support::*;
         let mut this = Self::default();
         this.source_topics = {
-            let n = u.int_in_range(0..=3usize)?;
-            let mut items = Vec::with_capacity(n);
+            let n = u.int_in_range(0..=6usize)?;
+            let mut items = IntArray::new();
             for _ in 0..n {
                 items.push(u.arbitrary()?);
             }
             items
         };
         this.source_topic_regex = {
-            let n = u.int_in_range(0..=3usize)?;
-            let mut items = Vec::with_capacity(n);
+            let n = u.int_in_range(0..=6usize)?;
+            let mut items = IntArray::new();
             for _ in 0..n {
                 items.push(u.arbitrary()?);
             }
             items
         };
         this.repartition_source_topics = {
-            let n = u.int_in_range(0..=3usize)?;
-            let mut items = Vec::with_capacity(n);
+            let n = u.int_in_range(0..=6usize)?;
+            let mut items = IntArray::new();
             for _ in 0..n {
                 items.push(u.arbitrary()?);
             }
@@ -1263,7 +1254,7 @@ pub struct TaskIds {
     /// `SubtopologyId`: versions 0.
     pub subtopology_id: String,
     /// `Partitions`: versions 0.
-    pub partitions: Vec<i32>,
+    pub partitions: IntArray<i32>,
     /// Tagged fields this codec does not know, written back as they came.
     pub unknown_tagged_fields: Vec<RawTaggedField>,
 }
@@ -1272,7 +1263,7 @@ impl Default for TaskIds {
     fn default() -> Self {
         Self {
             subtopology_id: String::new(),
-            partitions: Vec::new(),
+            partitions: IntArray::new(),
             unknown_tagged_fields: Vec::new(),
         }
     }
@@ -1296,7 +1287,7 @@ impl TaskIds {
         let f_subtopology_id = r.string(flexible)?;
         let f_partitions = {
             let n = r.array_len_required(flexible)?;
-            r.i32_vec(n)?
+            r.int_array(n)?
         };
         let mut unknown_tagged_fields = Vec::new();
         if flexible {
@@ -1319,7 +1310,7 @@ impl TaskIds {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = true;
         {
             let value = &self.subtopology_id;
@@ -1327,10 +1318,7 @@ impl TaskIds {
         }
         {
             let value = &self.partitions;
-            put_array_len(w, Some(value.len()), flexible)?;
-            for item in value.iter() {
-                w.put_i32(*item);
-            }
+            put_int_array(w, value, flexible)?;
         }
         if flexible {
             write_tagged_fields(w, &[], &self.unknown_tagged_fields)?;
@@ -1362,8 +1350,8 @@ impl crate::arbitrary_support::ArbitraryVersioned for TaskIds {
         let mut this = Self::default();
         this.subtopology_id = arbitrary_string(u)?;
         this.partitions = {
-            let n = u.int_in_range(0..=3usize)?;
-            let mut items = Vec::with_capacity(n);
+            let n = u.int_in_range(0..=6usize)?;
+            let mut items = IntArray::new();
             for _ in 0..n {
                 items.push(u.arbitrary()?);
             }
@@ -1435,7 +1423,7 @@ impl Endpoint {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = true;
         {
             let value = &self.host;
@@ -1546,7 +1534,7 @@ impl TaskOffset {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = true;
         {
             let value = &self.subtopology_id;
@@ -1611,7 +1599,7 @@ impl Message for StreamsGroupHeartbeatRequest {
         }
         Self::decode_body(r, version)
     }
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode_to(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !(0..=0).contains(&version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: Self::NAME,

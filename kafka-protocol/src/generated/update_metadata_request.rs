@@ -133,7 +133,7 @@ impl UpdateMetadataRequest {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 6;
         {
             let value = &self.controller_id;
@@ -211,7 +211,7 @@ impl UpdateMetadataRequest {
         if flexible {
             let mut known: Vec<(u32, BytesMut)> = Vec::new();
             if (version >= 8) && self.r#type != 0 {
-                let mut tagged = BytesMut::new();
+                let mut tagged = Writer::new();
                 {
                     let w = &mut tagged;
                     {
@@ -219,7 +219,7 @@ impl UpdateMetadataRequest {
                         w.put_i8(*value);
                     }
                 }
-                known.push((0, tagged));
+                known.push((0, tagged.into_contiguous()));
             }
             write_tagged_fields(w, &known, &self.unknown_tagged_fields)?;
         } else if !self.unknown_tagged_fields.is_empty() {
@@ -310,13 +310,13 @@ pub struct UpdateMetadataPartitionState {
     /// `LeaderEpoch`: versions 0-8.
     pub leader_epoch: i32,
     /// `Isr`: versions 0-8.
-    pub isr: Vec<i32>,
+    pub isr: IntArray<i32>,
     /// `ZkVersion`: versions 0-8.
     pub zk_version: i32,
     /// `Replicas`: versions 0-8.
-    pub replicas: Vec<i32>,
+    pub replicas: IntArray<i32>,
     /// `OfflineReplicas`: versions 4-8.
-    pub offline_replicas: Vec<i32>,
+    pub offline_replicas: IntArray<i32>,
     /// Tagged fields this codec does not know, written back as they came.
     pub unknown_tagged_fields: Vec<RawTaggedField>,
 }
@@ -329,10 +329,10 @@ impl Default for UpdateMetadataPartitionState {
             controller_epoch: 0,
             leader: 0,
             leader_epoch: 0,
-            isr: Vec::new(),
+            isr: IntArray::new(),
             zk_version: 0,
-            replicas: Vec::new(),
-            offline_replicas: Vec::new(),
+            replicas: IntArray::new(),
+            offline_replicas: IntArray::new(),
             unknown_tagged_fields: Vec::new(),
         }
     }
@@ -364,20 +364,20 @@ impl UpdateMetadataPartitionState {
         let f_leader_epoch = r.i32()?;
         let f_isr = {
             let n = r.array_len_required(flexible)?;
-            r.i32_vec(n)?
+            r.int_array(n)?
         };
         let f_zk_version = r.i32()?;
         let f_replicas = {
             let n = r.array_len_required(flexible)?;
-            r.i32_vec(n)?
+            r.int_array(n)?
         };
         let mut f_offline_replicas = if version >= 4 {
             {
                 let n = r.array_len_required(flexible)?;
-                r.i32_vec(n)?
+                r.int_array(n)?
             }
         } else {
-            Vec::new()
+            IntArray::new()
         };
         let mut unknown_tagged_fields = Vec::new();
         if flexible {
@@ -407,7 +407,7 @@ impl UpdateMetadataPartitionState {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 6;
         if version <= 4 {
             {
@@ -433,10 +433,7 @@ impl UpdateMetadataPartitionState {
         }
         {
             let value = &self.isr;
-            put_array_len(w, Some(value.len()), flexible)?;
-            for item in value.iter() {
-                w.put_i32(*item);
-            }
+            put_int_array(w, value, flexible)?;
         }
         {
             let value = &self.zk_version;
@@ -444,18 +441,12 @@ impl UpdateMetadataPartitionState {
         }
         {
             let value = &self.replicas;
-            put_array_len(w, Some(value.len()), flexible)?;
-            for item in value.iter() {
-                w.put_i32(*item);
-            }
+            put_int_array(w, value, flexible)?;
         }
         if version >= 4 {
             {
                 let value = &self.offline_replicas;
-                put_array_len(w, Some(value.len()), flexible)?;
-                for item in value.iter() {
-                    w.put_i32(*item);
-                }
+                put_int_array(w, value, flexible)?;
             }
         }
         if flexible {
@@ -494,8 +485,8 @@ impl crate::arbitrary_support::ArbitraryVersioned for UpdateMetadataPartitionSta
         this.leader = u.arbitrary()?;
         this.leader_epoch = u.arbitrary()?;
         this.isr = {
-            let n = u.int_in_range(0..=3usize)?;
-            let mut items = Vec::with_capacity(n);
+            let n = u.int_in_range(0..=6usize)?;
+            let mut items = IntArray::new();
             for _ in 0..n {
                 items.push(u.arbitrary()?);
             }
@@ -503,8 +494,8 @@ impl crate::arbitrary_support::ArbitraryVersioned for UpdateMetadataPartitionSta
         };
         this.zk_version = u.arbitrary()?;
         this.replicas = {
-            let n = u.int_in_range(0..=3usize)?;
-            let mut items = Vec::with_capacity(n);
+            let n = u.int_in_range(0..=6usize)?;
+            let mut items = IntArray::new();
             for _ in 0..n {
                 items.push(u.arbitrary()?);
             }
@@ -512,8 +503,8 @@ impl crate::arbitrary_support::ArbitraryVersioned for UpdateMetadataPartitionSta
         };
         if version >= 4 {
             this.offline_replicas = {
-                let n = u.int_in_range(0..=3usize)?;
-                let mut items = Vec::with_capacity(n);
+                let n = u.int_in_range(0..=6usize)?;
+                let mut items = IntArray::new();
                 for _ in 0..n {
                     items.push(u.arbitrary()?);
                 }
@@ -606,7 +597,7 @@ impl UpdateMetadataTopicState {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 6;
         if (version <= 4) && !self.topic_name.is_empty() {
             return Err(EncodeError::FieldNotInVersion {
@@ -789,7 +780,7 @@ impl UpdateMetadataBroker {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 6;
         {
             let value = &self.id;
@@ -958,7 +949,7 @@ impl UpdateMetadataEndpoint {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 6;
         if (version <= 0) && self.port != 0 {
             return Err(EncodeError::FieldNotInVersion {
@@ -1065,7 +1056,7 @@ impl Message for UpdateMetadataRequest {
         }
         Self::decode_body(r, version)
     }
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode_to(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !(0..=8).contains(&version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: Self::NAME,

@@ -69,7 +69,7 @@ impl WriteTxnMarkersRequest {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 1;
         {
             let value = &self.markers;
@@ -207,7 +207,7 @@ impl WritableTxnMarker {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 1;
         {
             let value = &self.producer_id;
@@ -294,7 +294,7 @@ pub struct WritableTxnMarkerTopic {
     /// `Name`: versions 0-2.
     pub name: String,
     /// `PartitionIndexes`: versions 0-2.
-    pub partition_indexes: Vec<i32>,
+    pub partition_indexes: IntArray<i32>,
     /// Tagged fields this codec does not know, written back as they came.
     pub unknown_tagged_fields: Vec<RawTaggedField>,
 }
@@ -303,7 +303,7 @@ impl Default for WritableTxnMarkerTopic {
     fn default() -> Self {
         Self {
             name: String::new(),
-            partition_indexes: Vec::new(),
+            partition_indexes: IntArray::new(),
             unknown_tagged_fields: Vec::new(),
         }
     }
@@ -327,7 +327,7 @@ impl WritableTxnMarkerTopic {
         let f_name = r.string(flexible)?;
         let f_partition_indexes = {
             let n = r.array_len_required(flexible)?;
-            r.i32_vec(n)?
+            r.int_array(n)?
         };
         let mut unknown_tagged_fields = Vec::new();
         if flexible {
@@ -350,7 +350,7 @@ impl WritableTxnMarkerTopic {
         clippy::nonminimal_bool,
         clippy::overly_complex_bool_expr
     )]
-    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 1;
         {
             let value = &self.name;
@@ -358,10 +358,7 @@ impl WritableTxnMarkerTopic {
         }
         {
             let value = &self.partition_indexes;
-            put_array_len(w, Some(value.len()), flexible)?;
-            for item in value.iter() {
-                w.put_i32(*item);
-            }
+            put_int_array(w, value, flexible)?;
         }
         if flexible {
             write_tagged_fields(w, &[], &self.unknown_tagged_fields)?;
@@ -393,8 +390,8 @@ impl crate::arbitrary_support::ArbitraryVersioned for WritableTxnMarkerTopic {
         let mut this = Self::default();
         this.name = arbitrary_string(u)?;
         this.partition_indexes = {
-            let n = u.int_in_range(0..=3usize)?;
-            let mut items = Vec::with_capacity(n);
+            let n = u.int_in_range(0..=6usize)?;
+            let mut items = IntArray::new();
             for _ in 0..n {
                 items.push(u.arbitrary()?);
             }
@@ -420,7 +417,7 @@ impl Message for WriteTxnMarkersRequest {
         }
         Self::decode_body(r, version)
     }
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode_to(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !(0..=2).contains(&version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: Self::NAME,

@@ -59,9 +59,15 @@ fn rust_base(ty: &FieldType) -> String {
         FieldType::String => "String".into(),
         FieldType::Bytes | FieldType::Records => "Bytes".into(),
         FieldType::Uuid => "Uuid".into(),
+        FieldType::Array(inner) if is_int(inner) => format!("IntArray<{}>", rust_base(inner)),
         FieldType::Array(inner) => format!("Vec<{}>", rust_base(inner)),
         FieldType::Struct(n) => n.clone(),
     }
+}
+
+/// Integer arrays are `IntArray`s: short ones (replica lists) stay inline, without allocating.
+fn is_int(ty: &FieldType) -> bool {
+    matches!(ty, FieldType::Int16 | FieldType::Int32 | FieldType::Int64)
 }
 
 /// Records are always optional: Java's default for them is null.
@@ -124,6 +130,7 @@ fn base_default(f: &MField) -> Result<String> {
         }
         FieldType::Bytes | FieldType::Records => "Bytes::new()".into(),
         FieldType::Uuid => "Uuid::ZERO".into(),
+        FieldType::Array(inner) if is_int(inner) => "IntArray::new()".into(),
         FieldType::Array(_) => "Vec::new()".into(),
         FieldType::Struct(n) => format!("{n}::default()"),
     })
@@ -148,7 +155,9 @@ fn non_default(f: &MField) -> Result<String> {
     let d = default_expr(f)?;
     Ok(match (&f.ty, d.as_str()) {
         (_, "None") => format!("self.{ident}.is_some()"),
-        (FieldType::Array(_), "Vec::new()") => format!("!self.{ident}.is_empty()"),
+        (FieldType::Array(_), "Vec::new()" | "IntArray::new()") => {
+            format!("!self.{ident}.is_empty()")
+        }
         (FieldType::String, "String::new()") | (FieldType::Bytes, "Bytes::new()") => {
             format!("!self.{ident}.is_empty()")
         }
@@ -203,12 +212,7 @@ fn decode_plain(ty: &FieldType, compact: &str) -> String {
 
 /// Arrays of fixed-width integers decode in one bounds check.
 fn fixed_vec_reader(inner: &FieldType) -> Option<&'static str> {
-    match inner {
-        FieldType::Int16 => Some("i16_vec"),
-        FieldType::Int32 => Some("i32_vec"),
-        FieldType::Int64 => Some("i64_vec"),
-        _ => None,
-    }
+    is_int(inner).then_some("int_array")
 }
 
 /// Expression decoding a possibly-null value as `Option<T>`.
@@ -260,8 +264,10 @@ fn encode_plain(ty: &FieldType, v: &str, compact: &str) -> String {
         FieldType::Float64 => format!("w.put_f64(*{v});"),
         FieldType::Uuid => format!("put_uuid(w, {v});"),
         FieldType::String => format!("put_string(w, {v}, {compact})?;"),
-        FieldType::Bytes | FieldType::Records => format!("put_bytes(w, {v}, {compact})?;"),
+        FieldType::Bytes => format!("put_bytes(w, {v}, {compact})?;"),
+        FieldType::Records => format!("put_records(w, {v}, {compact})?;"),
         FieldType::Struct(_) => format!("{v}.encode_body(w, version)?;"),
+        FieldType::Array(inner) if is_int(inner) => format!("put_int_array(w, {v}, {compact})?;"),
         FieldType::Array(inner) => format!(
             "put_array_len(w, Some({v}.len()), {compact})?; for item in {v}.iter() {{ {} }}",
             encode_plain(inner, "item", compact)
@@ -272,11 +278,13 @@ fn encode_plain(ty: &FieldType, v: &str, compact: &str) -> String {
 fn encode_nullable(ty: &FieldType, v: &str, compact: &str) -> String {
     match ty {
         FieldType::String => format!("put_nullable_string(w, {v}.as_deref(), {compact})?;"),
-        FieldType::Bytes | FieldType::Records => {
-            format!("put_nullable_bytes(w, {v}.as_deref(), {compact})?;")
-        }
+        FieldType::Bytes => format!("put_nullable_bytes(w, {v}.as_deref(), {compact})?;"),
+        FieldType::Records => format!("put_nullable_records(w, {v}.as_ref(), {compact})?;"),
         FieldType::Struct(_) => format!(
             "match {v} {{ Some(inner) => {{ w.put_i8(1); inner.encode_body(w, version)?; }} None => w.put_i8(-1), }}"
+        ),
+        FieldType::Array(inner) if is_int(inner) => format!(
+            "match {v} {{ Some(items) => put_int_array(w, items, {compact})?, None => put_array_len(w, None, {compact})?, }}"
         ),
         FieldType::Array(inner) => format!(
             "match {v} {{ Some(items) => {{ put_array_len(w, Some(items.len()), {compact})?; for item in items.iter() {{ {} }} }} None => put_array_len(w, None, {compact})?, }}",
@@ -465,7 +473,7 @@ fn emit_struct(ctx: &Ctx<'_>, s: &MStruct, out: &mut String) -> Result<()> {
     )?;
     writeln!(
         out,
-        "    pub(crate) fn encode_body(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {{"
+        "    pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {{"
     )?;
     writeln!(out, "        let flexible = {flexible_cond};")?;
     for f in &fields {
@@ -507,7 +515,7 @@ fn emit_struct(ctx: &Ctx<'_>, s: &MStruct, out: &mut String) -> Result<()> {
                 let enc = encode_field(ctx, f, sname);
                 writeln!(
                 out,
-                "            if ({c}) && {} {{ let mut tagged = BytesMut::new(); {{ let w = &mut tagged; {enc} }} known.push(({}, tagged)); }}",
+                "            if ({c}) && {} {{ let mut tagged = Writer::new(); {{ let w = &mut tagged; {enc} }} known.push(({}, tagged.into_contiguous())); }}",
                 non_default(f)?,
                 f.tag.unwrap_or(0)
             )?;
@@ -540,6 +548,10 @@ fn arbitrary_plain(ty: &FieldType) -> String {
         FieldType::Bytes | FieldType::Records => "arbitrary_bytes(u)?".into(),
         FieldType::Uuid => "Uuid(u.arbitrary()?)".into(),
         FieldType::Struct(n) => format!("{n}::arbitrary_versioned(u, version)?"),
+        FieldType::Array(inner) if is_int(inner) => format!(
+            "{{ let n = u.int_in_range(0..=6usize)?; let mut items = IntArray::new(); for _ in 0..n {{ items.push({}); }} items }}",
+            arbitrary_plain(inner)
+        ),
         FieldType::Array(inner) => format!(
             "{{ let n = u.int_in_range(0..=3usize)?; let mut items = Vec::with_capacity(n); for _ in 0..n {{ items.push({}); }} items }}",
             arbitrary_plain(inner)
@@ -673,7 +685,7 @@ pub fn emit_message(msg: &MMessage, partner: Option<&MMessage>) -> Result<String
     writeln!(out, "        Self::decode_body(r, version)\n    }}")?;
     writeln!(
         out,
-        "    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {{"
+        "    fn encode_to(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {{"
     )?;
     writeln!(out, "        if !({}..={}).contains(&version) {{ return Err(EncodeError::UnsupportedVersion {{ message: Self::NAME, version }}); }}", lowest(mask), highest(mask))?;
     writeln!(out, "        self.encode_body(w, version)\n    }}\n}}")?;
@@ -837,6 +849,21 @@ pub fn emit_mod(messages: &[MMessage]) -> Result<String> {
             writeln!(
                 out,
                 "            Self::{}(m) => m.encode(w, version),",
+                api_name(m)
+            )?;
+        }
+        writeln!(out, "        }}\n    }}\n")?;
+        writeln!(
+            out,
+            "    /// Encodes the body at `version` into `w`, which may reference long `records` fields."
+        )?;
+        writeln!(out, "    pub fn encode_to(&self, w: &mut crate::codec::Writer, version: i16) -> Result<(), EncodeError> {{")?;
+        writeln!(out, "        match self {{")?;
+        for (req, resp) in by_key.values() {
+            let m = if suffix == 0 { req } else { resp }.expect("checked");
+            writeln!(
+                out,
+                "            Self::{}(m) => m.encode_to(w, version),",
                 api_name(m)
             )?;
         }

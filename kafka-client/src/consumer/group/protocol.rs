@@ -78,7 +78,7 @@ pub fn encode_subscription(
             .map(
                 |(t, partitions)| consumer_protocol_subscription::TopicPartition {
                     topic: t.to_owned(),
-                    partitions,
+                    partitions: partitions.into(),
                 },
             )
             .collect(),
@@ -124,7 +124,7 @@ pub fn encode_assignment(parts: &[TopicPartition], user_data: Option<Bytes>) -> 
             .map(
                 |(t, partitions)| consumer_protocol_assignment::TopicPartition {
                     topic: t.to_owned(),
-                    partitions,
+                    partitions: partitions.into(),
                 },
             )
             .collect(),

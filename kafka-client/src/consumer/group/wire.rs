@@ -112,7 +112,7 @@ pub fn offset_fetch(
                         .into_iter()
                         .map(|(t, p)| OffsetFetchRequestTopics {
                             name: t.to_owned(),
-                            partition_indexes: p,
+                            partition_indexes: p.into(),
                             ..Default::default()
                         })
                         .collect(),
@@ -130,7 +130,7 @@ pub fn offset_fetch(
                     .into_iter()
                     .map(|(t, p)| OffsetFetchRequestTopic {
                         name: t.to_owned(),
-                        partition_indexes: p,
+                        partition_indexes: p.into(),
                         ..Default::default()
                     })
                     .collect(),

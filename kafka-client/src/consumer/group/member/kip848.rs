@@ -159,7 +159,7 @@ impl GroupMember {
                     .into_iter()
                     .map(|(topic_id, partitions)| TopicPartitions {
                         topic_id,
-                        partitions,
+                        partitions: partitions.into(),
                         ..Default::default()
                     })
                     .collect(),

@@ -512,7 +512,7 @@ fn cg_response(epoch: i32, assigned: Option<&[i32]>) -> GroupResponse {
         assignment: assigned.map(|ps| Assignment {
             topic_partitions: vec![CgTp {
                 topic_id: Uuid([1; 16]),
-                partitions: ps.to_vec(),
+                partitions: ps.into(),
                 ..Default::default()
             }],
             ..Default::default()
