@@ -146,8 +146,13 @@ macro_rules! compare {
         // Chunked: the same bytes as a list of chunks for a vectored write, long records
         // fields referenced instead of copied (upstream has no such mode).
         let mut chunked = Writer::chunked(DEFAULT_MIN_REFERENCE);
-        ours.encode_to(&mut chunked, $version).expect("chunked encode");
-        assert_eq!(chunked.to_bytes(), bytes, "chunked encode gives the same bytes");
+        ours.encode_to(&mut chunked, $version)
+            .expect("chunked encode");
+        assert_eq!(
+            chunked.to_bytes(),
+            bytes,
+            "chunked encode gives the same bytes"
+        );
         g.bench_function("encode_chunked/ours", |b| {
             b.iter(|| {
                 chunked.reset();

@@ -283,8 +283,8 @@ fn ours_records(blob: &Bytes) -> u64 {
 fn upstream_records(blob: &Bytes) -> u64 {
     let mut buf = blob.clone();
     let mut acc = 0u64;
-    for set in upstream_kafka_protocol::records::RecordBatchDecoder::decode_all(&mut buf)
-        .expect("decode")
+    for set in
+        upstream_kafka_protocol::records::RecordBatchDecoder::decode_all(&mut buf).expect("decode")
     {
         for r in set.records {
             acc = acc.wrapping_add(r.offset as u64 ^ r.timestamp as u64);

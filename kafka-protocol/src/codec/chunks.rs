@@ -267,7 +267,8 @@ pub fn put_records(w: &mut Writer, value: &Bytes, compact: bool) -> Result<(), E
             .ok_or(EncodeError::TooLong { len: value.len() })?;
         put_unsigned_varint(w, plus_one);
     } else {
-        let n = i32::try_from(value.len()).map_err(|_| EncodeError::TooLong { len: value.len() })?;
+        let n =
+            i32::try_from(value.len()).map_err(|_| EncodeError::TooLong { len: value.len() })?;
         w.put_i32(n);
     }
     w.put_records_payload(value);

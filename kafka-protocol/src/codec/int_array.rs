@@ -464,10 +464,7 @@ mod tests {
             x(&mut h);
             h.finish()
         };
-        assert_eq!(
-            hash(&|h| small.hash(h)),
-            hash(&|h| vec![9i32].hash(h))
-        );
+        assert_eq!(hash(&|h| small.hash(h)), hash(&|h| vec![9i32].hash(h)));
         assert_ne!(small, IntArray::<i32>::new());
     }
 }

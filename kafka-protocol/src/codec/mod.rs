@@ -17,7 +17,7 @@ pub use reader::Reader;
 pub use tagged::{read_raw_tagged_fields, RawTaggedField, TaggedFieldsReader};
 pub use uuid::Uuid;
 pub use writer::{
-    put_array_len, put_bool, put_int_array, put_bytes, put_nullable_bytes, put_nullable_string, put_string,
-    put_unsigned_varint, put_uuid, put_varint, put_varlong, unsigned_varint_len,
+    put_array_len, put_bool, put_bytes, put_int_array, put_nullable_bytes, put_nullable_string,
+    put_string, put_unsigned_varint, put_uuid, put_varint, put_varlong, unsigned_varint_len,
     write_tagged_fields,
 };
