@@ -2,7 +2,7 @@
 //! admin client and the consumer are built on.
 
 use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::{Duration, Instant};
 
@@ -29,6 +29,9 @@ struct Inner {
     pool: BrokerPool,
     bootstrap_ids: Vec<i32>,
     cluster: RwLock<Arc<Cluster>>,
+    /// Bumped with every new cluster snapshot, so hot paths can keep what they looked up and
+    /// notice when it may be stale without taking the lock.
+    generation: AtomicU64,
     /// Serializes metadata refreshes so that a burst of errors causes one request, not many.
     refresh_lock: tokio::sync::Mutex<()>,
     /// Set after a metadata error: the next `maybe_refresh` asks the cluster again.
@@ -65,6 +68,7 @@ impl Client {
                 pool,
                 bootstrap_ids,
                 cluster: RwLock::new(Arc::new(Cluster::default())),
+                generation: AtomicU64::new(0),
                 refresh_lock: tokio::sync::Mutex::new(()),
                 stale: AtomicBool::new(true),
                 interest: Mutex::new(BTreeSet::new()),
@@ -106,6 +110,12 @@ impl Client {
     /// The configuration.
     pub fn config(&self) -> &ClientConfig {
         &self.inner.config
+    }
+
+    /// Changes whenever [`cluster`](Self::cluster) would return a new snapshot. Read it before
+    /// the snapshot: an equal value later means nothing newer was installed since.
+    pub fn cluster_generation(&self) -> u64 {
+        self.inner.generation.load(Ordering::Acquire)
     }
 
     /// The latest metadata snapshot.
@@ -314,6 +324,7 @@ impl Client {
         let mut guard = self.inner.cluster.write().expect("cluster lock");
         let updated = Arc::new(guard.apply(&resp, topics, Instant::now()));
         *guard = updated.clone();
+        self.inner.generation.fetch_add(1, Ordering::Release);
         drop(guard);
         for b in updated.brokers.values() {
             self.inner.pool.set_address(b.node_id, &b.addr());

@@ -16,6 +16,7 @@
 //!   bumped (KIP-360) once nothing is in flight, and sequences restart at 0.
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -23,6 +24,7 @@ use kafka_protocol::record::{Compression, Header};
 use kafka_protocol::ErrorCode;
 
 use super::batch::{ProducerBatch, TopicPartition};
+use super::fast_hash::FastMap;
 use super::record::RecordMetadata;
 use crate::error::{KafkaError, Result};
 
@@ -142,8 +144,8 @@ pub enum ProducerIdNeed {
 #[derive(Debug)]
 pub struct Accumulator<T> {
     cfg: AccumulatorConfig,
-    parts: HashMap<TopicPartition, PartState<T>>,
-    in_flight: HashMap<u64, ProducerBatch<T>>,
+    parts: FastMap<TopicPartition, PartState<T>>,
+    in_flight: FastMap<u64, ProducerBatch<T>>,
     /// Ids of all batches not yet finished (for flush).
     pending: BTreeSet<u64>,
     next_batch_id: u64,
@@ -163,8 +165,8 @@ impl<T> Accumulator<T> {
         };
         Self {
             cfg,
-            parts: HashMap::new(),
-            in_flight: HashMap::new(),
+            parts: FastMap::default(),
+            in_flight: FastMap::default(),
             pending: BTreeSet::new(),
             next_batch_id: 0,
             producer: (-1, -1),
@@ -444,14 +446,14 @@ impl<T> Accumulator<T> {
 
     fn complete_ok(&mut self, batch: ProducerBatch<T>, o: &PartitionOutcome) -> Vec<Completion<T>> {
         self.pending.remove(&batch.id);
-        let topic = batch.tp.topic.to_string();
+        let topic = &batch.tp.topic;
         batch
             .records
             .into_iter()
             .enumerate()
             .map(|(i, r)| {
                 let meta = RecordMetadata {
-                    topic: topic.clone(),
+                    topic: Arc::clone(topic),
                     partition: batch.tp.partition,
                     offset: if o.base_offset >= 0 {
                         o.base_offset + i as i64

@@ -59,6 +59,8 @@ pub struct ProducerBatch<T> {
     pub tp: TopicPartition,
     builder: Option<RecordBatchBuilder>,
     built: Option<Bytes>,
+    /// `batch.size`: sizes the record bookkeeping up front.
+    max_size: usize,
     /// Records in append order.
     pub records: Vec<RecordSlot<T>>,
     /// Memory accounted to `buffer.memory` for these records.
@@ -91,6 +93,7 @@ impl<T> ProducerBatch<T> {
             tp,
             builder: Some(builder),
             built: None,
+            max_size,
             records: Vec::new(),
             memory: 0,
             created: now,
@@ -135,6 +138,11 @@ impl<T> ProducerBatch<T> {
         };
         match b.append(timestamp, key, value, headers)? {
             AppendResult::Appended => {
+                if self.records.is_empty() {
+                    // Room for a full batch of records like the first: no regrowth per batch.
+                    let each = memory.max(1);
+                    self.records.reserve((self.max_size / each).clamp(1, 4096));
+                }
                 self.records.push(RecordSlot { token, timestamp });
                 self.memory += memory;
                 Ok(Ok(()))

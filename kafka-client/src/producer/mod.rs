@@ -15,6 +15,7 @@
 
 mod accumulator;
 mod batch;
+mod fast_hash;
 mod murmur2;
 mod partitioner;
 mod record;
@@ -22,7 +23,7 @@ mod sender;
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -40,7 +41,8 @@ pub use record::{ProducerRecord, RecordMetadata};
 use crate::client::Client;
 use crate::config::ProducerConfig;
 use crate::error::{KafkaError, Result};
-use sender::{Command, Notify, Sender, Token};
+use crate::metadata::TopicInfo;
+use sender::{Command, Notify, Sender, Shared, Token};
 
 /// Bytes a batch header adds to a record (KIP-98 v2 header).
 const BATCH_OVERHEAD: usize = 61;
@@ -58,6 +60,19 @@ struct Inner {
     tx: mpsc::UnboundedSender<Command>,
     memory: Arc<Semaphore>,
     partitioner: Option<Arc<dyn Partitioner>>,
+    /// Batches, appended to by `send` directly (see the sender module).
+    shared: Arc<Mutex<Shared>>,
+    /// Wakes the I/O task when a send opened a batch.
+    wake: Arc<tokio::sync::Notify>,
+    /// The last topic sent to, with the cluster generation it was looked up at: most producers
+    /// send to one topic, and this spares the metadata lock and map per record.
+    last_topic: Mutex<Option<(u64, Arc<TopicInfo>)>>,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared").finish_non_exhaustive()
+    }
 }
 
 /// Resolves to where the record was written, or why it was not.
@@ -94,7 +109,15 @@ impl Producer {
         let permits = config.buffer_memory.min(Semaphore::MAX_PERMITS);
         let memory = Arc::new(Semaphore::new(permits));
         let (tx, rx) = mpsc::unbounded_channel();
-        let sender = Sender::new(client.clone(), config.clone(), memory.clone());
+        let shared = Arc::new(Mutex::new(Shared::new(&config)));
+        let wake = Arc::new(tokio::sync::Notify::new());
+        let sender = Sender::new(
+            client.clone(),
+            config.clone(),
+            memory.clone(),
+            shared.clone(),
+            wake.clone(),
+        );
         tokio::spawn(sender.run(rx));
         Ok(Self {
             inner: Arc::new(Inner {
@@ -103,6 +126,9 @@ impl Producer {
                 tx,
                 memory,
                 partitioner,
+                shared,
+                wake,
+                last_topic: Mutex::new(None),
             }),
         })
     }
@@ -139,7 +165,8 @@ impl Producer {
 
     async fn enqueue(&self, record: ProducerRecord, notify: Notify) -> Result<()> {
         let cfg = &self.inner.config;
-        let start = Instant::now();
+        // Taken only where a wait may begin: a clock read per record is measurable.
+        let mut start: Option<Instant> = None;
         let size = record.estimated_size();
         if size + BATCH_OVERHEAD > cfg.max_request_size {
             return Err(KafkaError::RecordTooLarge {
@@ -155,7 +182,7 @@ impl Producer {
                 property: "buffer.memory",
             });
         }
-        let topic = self.topic(&record.topic, cfg.max_block).await?;
+        let topic = self.topic(&record.topic, cfg.max_block, &mut start).await?;
         let partition = match record.partition {
             Some(p) => {
                 if p < 0 || p as usize >= topic.partitions.len() {
@@ -177,50 +204,106 @@ impl Producer {
                     _ => None,
                 }),
         };
-        let left = cfg.max_block.saturating_sub(start.elapsed());
         let permits = u32::try_from(size).unwrap_or(u32::MAX);
-        let memory = self.inner.memory.clone();
-        match tokio::time::timeout(left, memory.acquire_many_owned(permits)).await {
-            Ok(Ok(p)) => p.forget(),
-            Ok(Err(_)) => return Err(KafkaError::Closed),
-            Err(_) => {
-                return Err(KafkaError::Timeout {
-                    what: format!("waiting for {size} bytes of buffer.memory"),
-                    after: cfg.max_block,
-                })
+        // Fast path without a timer: `timeout` alone costs a runtime-handle clone per record,
+        // and memory is free most of the time.
+        match self.inner.memory.try_acquire_many(permits) {
+            Ok(p) => {
+                p.forget();
+                // The fast path never suspends: counting against tokio's cooperative budget
+                // lets a tight send loop yield now and then, so that on a current-thread
+                // runtime the I/O task sends while the buffer fills.
+                tokio::task::consume_budget().await;
+            }
+            Err(tokio::sync::TryAcquireError::Closed) => return Err(KafkaError::Closed),
+            Err(tokio::sync::TryAcquireError::NoPermits) => {
+                let left = cfg
+                    .max_block
+                    .saturating_sub(start.get_or_insert_with(Instant::now).elapsed());
+                let memory = self.inner.memory.clone();
+                // Boxed for the same reason as the metadata wait in `topic`.
+                let wait = Box::pin(tokio::time::timeout(
+                    left,
+                    memory.acquire_many_owned(permits),
+                ));
+                match wait.await {
+                    Ok(Ok(p)) => p.forget(),
+                    Ok(Err(_)) => return Err(KafkaError::Closed),
+                    Err(_) => {
+                        return Err(KafkaError::Timeout {
+                            what: format!("waiting for {size} bytes of buffer.memory"),
+                            after: cfg.max_block,
+                        })
+                    }
+                }
             }
         }
         let token = Token {
             notify,
             memory: permits,
         };
-        let cmd = Command::Append {
-            topic,
+        let appended = sender::lock(&self.inner.shared).append(
+            &topic,
             partition,
             record,
             token,
-        };
-        if let Err(mpsc::error::SendError(cmd)) = self.inner.tx.send(cmd) {
-            if let Command::Append { token, .. } = cmd {
-                self.inner.memory.add_permits(token.memory as usize);
+            Instant::now(),
+        );
+        match appended {
+            Ok(opened) => {
+                if opened {
+                    self.inner.wake.notify_one();
+                }
+                Ok(())
             }
-            return Err(KafkaError::Closed);
+            Err((e, memory)) => {
+                self.inner.memory.add_permits(memory as usize);
+                Err(e)
+            }
         }
-        Ok(())
     }
 
     async fn topic(
         &self,
         name: &str,
         timeout: Duration,
-    ) -> Result<Arc<crate::metadata::TopicInfo>> {
-        // Fast path: known topic with all leaders, without touching the refresh machinery.
-        if let Some(t) = self.inner.client.cluster().topic(name) {
-            if !t.partitions.is_empty() {
-                return Ok(t.clone());
+        start: &mut Option<Instant>,
+    ) -> Result<Arc<TopicInfo>> {
+        let client = &self.inner.client;
+        let generation = client.cluster_generation();
+        {
+            let last = self
+                .inner
+                .last_topic
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            if let Some((g, t)) = &*last {
+                if *g == generation && t.name == name {
+                    return Ok(t.clone());
+                }
             }
         }
-        self.inner.client.topic(name, timeout).await
+        // Known topic with all leaders, without touching the refresh machinery.
+        let found = client
+            .cluster()
+            .topic(name)
+            .filter(|t| !t.partitions.is_empty())
+            .cloned();
+        let topic = match found {
+            Some(t) => t,
+            None => {
+                start.get_or_insert_with(Instant::now);
+                // Boxed: the wait's state would otherwise make every send's future larger,
+                // and futures are moved by value when awaited.
+                Box::pin(client.topic(name, timeout)).await?
+            }
+        };
+        *self
+            .inner
+            .last_topic
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some((generation, topic.clone()));
+        Ok(topic)
     }
 
     /// Sends everything buffered now (ignoring `linger.ms`) and waits until all records sent

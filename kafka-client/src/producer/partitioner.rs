@@ -1,7 +1,7 @@
 //! Choosing a partition: explicit, pluggable, keyed (murmur2, as Java), or the built-in
 //! uniform sticky strategy for null keys (KIP-480, KIP-794).
 
-use std::collections::HashMap;
+use super::fast_hash::FastMap;
 use std::fmt::Debug;
 
 use super::murmur2::partition_for_key;
@@ -29,7 +29,7 @@ pub fn keyed_partition(topic: &TopicInfo, key: &[u8]) -> i32 {
 #[derive(Debug, Default)]
 pub struct StickyPartitioner {
     batch_size: usize,
-    topics: HashMap<String, Sticky>,
+    topics: FastMap<String, Sticky>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -43,7 +43,7 @@ impl StickyPartitioner {
     pub fn new(batch_size: usize) -> Self {
         Self {
             batch_size: batch_size.max(1),
-            topics: HashMap::new(),
+            topics: FastMap::default(),
         }
     }
 

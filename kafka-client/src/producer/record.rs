@@ -1,5 +1,7 @@
 //! What users send and what they get back.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use kafka_protocol::record::Header;
 
@@ -73,8 +75,8 @@ impl ProducerRecord {
 /// Where a record was written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordMetadata {
-    /// Topic.
-    pub topic: String,
+    /// Topic (shared by the records of a batch, as `ConsumerRecord::topic` is).
+    pub topic: Arc<str>,
     /// Partition.
     pub partition: i32,
     /// Offset, or -1 when unknown (acks=0, or a duplicate the broker no longer remembers).

@@ -1,23 +1,29 @@
-//! The producer's I/O task: feeds appends into the [`Accumulator`], drains ready batches into
-//! produce requests per leader, and feeds answers back. Everything slow (connecting, metadata,
-//! producer ids, waiting for responses) runs in spawned tasks that report back through one
-//! channel, so the loop itself never blocks.
+//! The producer's I/O task: drains ready batches of the [`Accumulator`] into produce requests
+//! per leader, and feeds answers back. Everything slow (connecting, metadata, producer ids,
+//! waiting for responses) runs in spawned tasks that report back through one channel, so the
+//! loop itself never blocks.
+//!
+//! Records do not pass through this task: `send` appends them to the accumulator itself, under
+//! the [`Shared`] lock, and wakes the task only when a batch is opened (a new linger deadline,
+//! and the previous batch of the partition may now be full). A channel message per record cost
+//! more than building the record into its batch.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use kafka_protocol::codec::Uuid;
 use kafka_protocol::generated::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::generated::{InitProducerIdRequest, ProduceRequest, ProduceResponse};
 use kafka_protocol::ErrorCode;
-use tokio::sync::{mpsc, oneshot, Semaphore};
+use tokio::sync::{mpsc, oneshot, Notify as Wake, Semaphore};
 use tracing::{debug, warn};
 
 use super::accumulator::{
     Accumulator, AccumulatorConfig, Completion, DrainedRequest, PartitionOutcome, ProducerIdNeed,
 };
 use super::batch::TopicPartition;
+use super::fast_hash::FastMap;
 use super::partitioner::StickyPartitioner;
 use super::record::{ProducerRecord, RecordMetadata};
 use crate::client::Client;
@@ -47,14 +53,115 @@ impl std::fmt::Debug for Token {
 }
 
 pub(crate) enum Command {
-    Append {
-        topic: Arc<TopicInfo>,
+    Flush(oneshot::Sender<()>),
+    Close(Duration, oneshot::Sender<()>),
+}
+
+/// What `send` and the I/O task share: the batches, the sticky partitioner and topic ids.
+pub(crate) struct Shared {
+    acc: Accumulator<Token>,
+    sticky: StickyPartitioner,
+    topic_ids: FastMap<Arc<str>, Uuid>,
+    /// Set by close (or when every handle is gone): later sends fail.
+    closing: bool,
+    /// Wall clock at `clock_at`: record timestamps come from the monotonic reading `send`
+    /// takes anyway, re-anchored to the wall clock every few milliseconds, which saves a clock
+    /// read per record.
+    clock_ms: i64,
+    clock_at: Instant,
+}
+
+/// How long record timestamps may be derived from the monotonic clock before the wall clock is
+/// read again (so a wall-clock step shows up in timestamps within this long).
+const CLOCK_REANCHOR: Duration = Duration::from_millis(5);
+
+impl Shared {
+    pub(crate) fn new(config: &ProducerConfig) -> Self {
+        Self {
+            acc: Accumulator::new(AccumulatorConfig {
+                batch_size: config.batch_size,
+                linger: config.linger,
+                max_request_size: config.max_request_size,
+                compression: config.compression,
+                idempotent: config.enable_idempotence,
+                retries: config.retries,
+                retry_backoff: config.client.retry_backoff,
+                retry_backoff_max: config.client.retry_backoff_max,
+                delivery_timeout: config.delivery_timeout,
+            }),
+            sticky: StickyPartitioner::new(config.batch_size),
+            topic_ids: FastMap::default(),
+            closing: false,
+            clock_ms: now_ms(),
+            clock_at: Instant::now(),
+        }
+    }
+
+    /// Appends a record (partition chosen unless given). `Ok(true)` when a new batch was
+    /// opened: the I/O task must then look at the accumulator again. On `Err` the token is
+    /// returned so its memory can be given back.
+    pub(crate) fn append(
+        &mut self,
+        topic: &TopicInfo,
         partition: Option<i32>,
         record: ProducerRecord,
         token: Token,
-    },
-    Flush(oneshot::Sender<()>),
-    Close(Duration, oneshot::Sender<()>),
+        now: Instant,
+    ) -> std::result::Result<bool, (KafkaError, u32)> {
+        if self.closing {
+            return Err((KafkaError::Closed, token.memory));
+        }
+        let partition = partition.unwrap_or_else(|| self.sticky.partition(topic));
+        let name: Arc<str> = match self.topic_ids.get_key_value(topic.name.as_str()) {
+            Some((k, id)) if *id == topic.id => k.clone(),
+            _ => {
+                let k: Arc<str> = Arc::from(topic.name.as_str());
+                self.topic_ids.insert(k.clone(), topic.id);
+                k
+            }
+        };
+        let tp = TopicPartition {
+            topic: name,
+            partition,
+        };
+        let ts = match record.timestamp {
+            Some(ts) => ts,
+            None => {
+                let since = now.saturating_duration_since(self.clock_at);
+                if since >= CLOCK_REANCHOR {
+                    self.clock_ms = now_ms();
+                    self.clock_at = now;
+                    self.clock_ms
+                } else {
+                    self.clock_ms + since.as_millis() as i64
+                }
+            }
+        };
+        let size = token.memory;
+        let mark = self.acc.flush_mark();
+        if let Err(e) = self.acc.append(
+            &tp,
+            ts,
+            record.key.as_deref(),
+            record.value.as_deref(),
+            &record.headers,
+            size as usize,
+            token,
+            now,
+        ) {
+            return Err((e, size));
+        }
+        if record.partition.is_none() {
+            self.sticky.on_append(topic, partition, size as usize);
+        }
+        Ok(self.acc.flush_mark() != mark)
+    }
+}
+
+/// Locks the shared state; a panic while it was held (a user callback never runs under it)
+/// leaves nothing half-done that later users could not handle, so poisoning is ignored.
+pub(crate) fn lock(shared: &Mutex<Shared>) -> MutexGuard<'_, Shared> {
+    shared.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 enum Event {
@@ -71,8 +178,10 @@ enum Event {
 pub(crate) struct Sender {
     client: Client,
     config: ProducerConfig,
-    acc: Accumulator<Token>,
-    sticky: StickyPartitioner,
+    shared: Arc<Mutex<Shared>>,
+    wake: Arc<Wake>,
+    /// Finished records, notified after the shared lock is released.
+    done: Vec<Completion<Token>>,
     memory: Arc<Semaphore>,
     conns: HashMap<i32, Arc<BrokerConnection>>,
     connecting: HashSet<i32>,
@@ -85,32 +194,27 @@ pub(crate) struct Sender {
     metadata_pending: bool,
     metadata_backoff: Backoff,
     last_metadata: Option<Instant>,
-    topic_ids: HashMap<Arc<str>, Uuid>,
 }
 
 impl Sender {
-    pub(crate) fn new(client: Client, config: ProducerConfig, memory: Arc<Semaphore>) -> Self {
+    pub(crate) fn new(
+        client: Client,
+        config: ProducerConfig,
+        memory: Arc<Semaphore>,
+        shared: Arc<Mutex<Shared>>,
+        wake: Arc<Wake>,
+    ) -> Self {
         let (events_tx, events_rx) = mpsc::unbounded_channel();
-        let acc = Accumulator::new(AccumulatorConfig {
-            batch_size: config.batch_size,
-            linger: config.linger,
-            max_request_size: config.max_request_size,
-            compression: config.compression,
-            idempotent: config.enable_idempotence,
-            retries: config.retries,
-            retry_backoff: config.client.retry_backoff,
-            retry_backoff_max: config.client.retry_backoff_max,
-            delivery_timeout: config.delivery_timeout,
-        });
         Self {
-            sticky: StickyPartitioner::new(config.batch_size),
+            shared,
+            wake,
+            done: Vec::new(),
             metadata_backoff: Backoff::new(
                 config.client.retry_backoff,
                 config.client.retry_backoff_max,
             ),
             client,
             config,
-            acc,
             memory,
             conns: HashMap::new(),
             connecting: HashSet::new(),
@@ -122,12 +226,12 @@ impl Sender {
             producer_id_pending: false,
             metadata_pending: false,
             last_metadata: None,
-            topic_ids: HashMap::new(),
         }
     }
 
     pub(crate) async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
         let mut commands_open = true;
+        let woken = self.wake.clone();
         loop {
             let wake = self.next_wake();
             let sleep = async {
@@ -163,9 +267,13 @@ impl Sender {
                         self.event(ev);
                     }
                 }
+                () = woken.notified() => {}
                 () = sleep => {}
             }
-            if self.step() {
+            let stop = self.step();
+            let done = std::mem::take(&mut self.done);
+            self.finish(done);
+            if stop {
                 break;
             }
         }
@@ -175,11 +283,12 @@ impl Sender {
     }
 
     fn next_wake(&self) -> Option<Instant> {
-        let mut t = self.acc.poll_timeout();
+        let sh = lock(&self.shared);
+        let mut t = sh.acc.poll_timeout();
         if let Some((deadline, _)) = &self.closing {
             t = Some(t.map_or(*deadline, |x| x.min(*deadline)));
         }
-        if !self.acc.is_empty() && !self.metadata_pending {
+        if !sh.acc.is_empty() && !self.metadata_pending {
             // Periodic re-check while records wait for a leader or a connection.
             let soon = Instant::now() + self.config.client.retry_backoff;
             t = Some(t.map_or(soon, |x| x.min(soon)));
@@ -189,48 +298,8 @@ impl Sender {
 
     fn command(&mut self, cmd: Command) {
         match cmd {
-            Command::Append {
-                topic,
-                partition,
-                record,
-                token,
-            } => {
-                if self.closing.is_some() {
-                    complete(&self.memory, token, Err(KafkaError::Closed));
-                    return;
-                }
-                let partition = partition.unwrap_or_else(|| self.sticky.partition(&topic));
-                let name: Arc<str> = self
-                    .topic_ids
-                    .get_key_value(topic.name.as_str())
-                    .map(|(k, _)| k.clone())
-                    .unwrap_or_else(|| Arc::from(topic.name.as_str()));
-                self.topic_ids.insert(name.clone(), topic.id);
-                let tp = TopicPartition {
-                    topic: name,
-                    partition,
-                };
-                let ts = record.timestamp.unwrap_or_else(now_ms);
-                let size = token.memory as usize;
-                let r = self.acc.append(
-                    &tp,
-                    ts,
-                    record.key.as_deref(),
-                    record.value.as_deref(),
-                    &record.headers,
-                    size,
-                    token,
-                    Instant::now(),
-                );
-                if let Err(e) = r {
-                    warn!(error = %e, "append failed");
-                }
-                if record.partition.is_none() {
-                    self.sticky.on_append(&topic, partition, size);
-                }
-            }
             Command::Flush(tx) => {
-                let mark = self.acc.begin_flush();
+                let mark = lock(&self.shared).acc.begin_flush();
                 self.flush_waiters.push((mark, tx));
             }
             Command::Close(timeout, tx) => self.begin_close(timeout, tx),
@@ -238,7 +307,9 @@ impl Sender {
     }
 
     fn begin_close(&mut self, timeout: Duration, tx: oneshot::Sender<()>) {
-        self.acc.begin_flush();
+        let mut sh = lock(&self.shared);
+        sh.acc.begin_flush();
+        sh.closing = true;
         self.closing = Some((Instant::now() + timeout, tx));
     }
 
@@ -271,13 +342,13 @@ impl Sender {
                 match r {
                     Ok((id, epoch)) => {
                         debug!(id, epoch, "producer id");
-                        self.acc.set_producer(id, epoch);
+                        lock(&self.shared).acc.set_producer(id, epoch);
                     }
                     Err(e) => {
                         // Not retriable (e.g. not authorized): nothing can be sent.
                         warn!(error = %e, "InitProducerId failed");
-                        let done = self.acc.abort_waiting(&e);
-                        self.finish(done);
+                        let done = lock(&self.shared).acc.abort_waiting(&e);
+                        self.done.extend(done);
                     }
                 }
             }
@@ -295,20 +366,19 @@ impl Sender {
         result: Result<Option<ProduceResponse>>,
     ) {
         let now = Instant::now();
-        let mut done = Vec::new();
+        let shared = self.shared.clone();
+        let mut sh = lock(&shared);
+        let done = &mut self.done;
         match result {
             Ok(None) => {
                 // acks=0: written, nothing more is known.
                 for (id, _) in batches {
-                    done.extend(
-                        self.acc
-                            .handle_outcome(id, Ok(PartitionOutcome::ok(-1)), now),
-                    );
+                    done.extend(sh.acc.handle_outcome(id, Ok(PartitionOutcome::ok(-1)), now));
                 }
             }
             Ok(Some(resp)) => {
                 for (id, tp) in batches {
-                    let tid = self.topic_ids.get(&tp.topic).copied().unwrap_or(Uuid::ZERO);
+                    let tid = sh.topic_ids.get(&tp.topic).copied().unwrap_or(Uuid::ZERO);
                     let part = resp
                         .responses
                         .iter()
@@ -330,7 +400,7 @@ impl Sender {
                         }
                         None => Err(KafkaError::Protocol(format!("no answer for {tp}"))),
                     };
-                    done.extend(self.acc.handle_outcome(id, outcome, now));
+                    done.extend(sh.acc.handle_outcome(id, outcome, now));
                 }
             }
             Err(e) => {
@@ -343,16 +413,22 @@ impl Sender {
                     self.client.invalidate_metadata();
                 }
                 for (id, _) in batches {
-                    done.extend(self.acc.handle_outcome(id, Err(e.clone()), now));
+                    done.extend(sh.acc.handle_outcome(id, Err(e.clone()), now));
                 }
             }
         }
-        self.finish(done);
     }
 
     fn finish(&mut self, done: Vec<Completion<Token>>) {
+        // Memory goes back once per call, not per record: each `add_permits` takes the
+        // semaphore's waiter lock.
+        let mut freed = 0usize;
         for (token, r) in done {
-            complete(&self.memory, token, r);
+            freed += token.memory as usize;
+            notify(token.notify, r);
+        }
+        if freed > 0 {
+            self.memory.add_permits(freed);
         }
     }
 
@@ -360,30 +436,32 @@ impl Sender {
     /// flush and close bookkeeping. Returns true when the sender should stop.
     fn step(&mut self) -> bool {
         let now = Instant::now();
-        let expired = self.acc.expire(now);
-        self.finish(expired);
+        let shared = self.shared.clone();
+        let mut sh = lock(&shared);
+        let expired = sh.acc.expire(now);
+        self.done.extend(expired);
 
-        match self.acc.producer_id_need() {
+        match sh.acc.producer_id_need() {
             ProducerIdNeed::None => {}
             // KIP-360: an idempotent producer bumps its own epoch once nothing is in flight; the
             // broker accepts a higher epoch starting at sequence 0.
-            ProducerIdNeed::BumpEpoch if self.acc.in_flight() == 0 => {
-                let (id, epoch) = self.acc.producer();
+            ProducerIdNeed::BumpEpoch if sh.acc.in_flight() == 0 => {
+                let (id, epoch) = sh.acc.producer();
                 if epoch < i16::MAX && id >= 0 {
                     debug!(id, epoch = epoch + 1, "bumping producer epoch");
-                    self.acc.set_producer(id, epoch + 1);
+                    sh.acc.set_producer(id, epoch + 1);
                 } else {
                     self.request_producer_id();
                 }
             }
-            ProducerIdNeed::NewId if self.acc.in_flight() == 0 => self.request_producer_id(),
+            ProducerIdNeed::NewId if sh.acc.in_flight() == 0 => self.request_producer_id(),
             _ => {}
         }
 
         let cluster = self.client.cluster();
         let mut need_metadata = false;
         let mut want_nodes = HashSet::new();
-        for tp in self.acc.waiting_partitions() {
+        for tp in sh.acc.waiting_partitions() {
             match cluster
                 .topic(&tp.topic)
                 .and_then(|t| t.partition(tp.partition))
@@ -410,7 +488,7 @@ impl Sender {
         loop {
             let conns = &self.conns;
             let in_flight = &self.node_in_flight;
-            let drained = self.acc.drain(
+            let drained = sh.acc.drain(
                 now,
                 |tp| {
                     cluster
@@ -435,11 +513,11 @@ impl Sender {
                 break;
             }
             for req in drained {
-                self.send_request(req);
+                self.send_request(&mut sh, req);
             }
         }
 
-        let acc = &self.acc;
+        let acc = &sh.acc;
         let (done, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.flush_waiters)
             .into_iter()
             .partition(|(mark, _)| acc.flushed(*mark));
@@ -448,13 +526,13 @@ impl Sender {
             let _ = tx.send(());
         }
         if let Some((deadline, _)) = &self.closing {
-            if self.acc.is_empty() {
+            if sh.acc.is_empty() {
                 return true;
             }
             if Instant::now() >= *deadline {
-                let done = self.acc.abort_waiting(&KafkaError::Closed);
-                self.finish(done);
-                if self.acc.in_flight() == 0 {
+                let done = sh.acc.abort_waiting(&KafkaError::Closed);
+                self.done.extend(done);
+                if sh.acc.in_flight() == 0 {
                     return true;
                 }
             }
@@ -462,7 +540,7 @@ impl Sender {
         false
     }
 
-    fn send_request(&mut self, req: DrainedRequest) {
+    fn send_request(&mut self, sh: &mut Shared, req: DrainedRequest) {
         let Some(conn) = self.conns.get(&req.node).cloned() else {
             return;
         };
@@ -475,12 +553,10 @@ impl Sender {
                     broker: conn.addr().to_owned(),
                 };
                 let now = Instant::now();
-                let done: Vec<_> = req
-                    .batches
-                    .iter()
-                    .flat_map(|b| self.acc.handle_outcome(b.id, Err(e.clone()), now))
-                    .collect();
-                self.finish(done);
+                for b in &req.batches {
+                    let done = sh.acc.handle_outcome(b.id, Err(e.clone()), now);
+                    self.done.extend(done);
+                }
                 return;
             }
         };
@@ -495,7 +571,7 @@ impl Sender {
             };
             match topics.iter_mut().find(|t| {
                 if by_id {
-                    Some(&t.topic_id) == self.topic_ids.get(&b.tp.topic)
+                    Some(&t.topic_id) == sh.topic_ids.get(&b.tp.topic)
                 } else {
                     t.name == *b.tp.topic
                 }
@@ -508,10 +584,7 @@ impl Sender {
                         b.tp.topic.to_string()
                     },
                     topic_id: if by_id {
-                        self.topic_ids
-                            .get(&b.tp.topic)
-                            .copied()
-                            .unwrap_or(Uuid::ZERO)
+                        sh.topic_ids.get(&b.tp.topic).copied().unwrap_or(Uuid::ZERO)
                     } else {
                         Uuid::ZERO
                     },
@@ -645,9 +718,8 @@ impl Sender {
     }
 }
 
-fn complete(memory: &Semaphore, token: Token, r: Result<RecordMetadata>) {
-    memory.add_permits(token.memory as usize);
-    match token.notify {
+fn notify(notify: Notify, r: Result<RecordMetadata>) {
+    match notify {
         Notify::Future(tx) => {
             let _ = tx.send(r);
         }
