@@ -11,6 +11,7 @@ use kafka_protocol::frame::{
 use kafka_protocol::record::DecodeOptions;
 use kafka_protocol::{ApiKey, DecodeError, RequestBody, ResponseBody};
 
+use super::digest::BodyRef;
 use super::records::RecordSet;
 use super::topics::TopicNames;
 use super::tree::{DebugTree, Kind, NodeId};
@@ -71,8 +72,12 @@ pub struct DecodedFrame<'a> {
     pub client_id: Option<&'a str>,
     /// For a response: time since its request, in nanoseconds.
     pub latency_ns: Option<i64>,
-    /// The body as a tree (`None` when the message did not decode).
+    /// The body as a tree (`None` when the message did not decode, or when `typed` holds it).
     pub body: Option<NodeId>,
+    /// The decoded body itself, when the tree was not built because nothing will render it
+    /// (summary and statistics, see [`FrameDecoder::set_count_records_only`]) and its digest
+    /// is computed from its fields ([`BodyRef::has_typed_digest`]).
+    pub typed: Option<BodyRef<'a>>,
     /// The tree `body` lives in.
     pub tree: &'a DebugTree,
     /// The record data of the body, in document order ([`Kind::Records`] indexes it).
@@ -96,6 +101,11 @@ pub struct DecodedFrame<'a> {
 }
 
 impl DecodedFrame<'_> {
+    /// Whether the message decoded (as a tree or as a typed body).
+    pub fn is_decoded(&self) -> bool {
+        self.body.is_some() || self.typed.is_some()
+    }
+
     /// The API name, e.g. `Produce`.
     pub fn api_name(&self) -> Option<&'static str> {
         self.api_key.and_then(ApiKey::name)
@@ -119,6 +129,15 @@ pub struct FrameDecoder {
     error: Option<FrameError>,
     opts: DecodeOptions,
     count_only: bool,
+    no_typed: bool,
+    typed: Option<TypedBody>,
+}
+
+/// A body kept instead of its tree (see [`DecodedFrame::typed`]).
+#[derive(Debug)]
+enum TypedBody {
+    Request(RequestBody),
+    Response(ResponseBody),
 }
 
 impl FrameDecoder {
@@ -136,9 +155,18 @@ impl FrameDecoder {
     }
 
     /// Decode records but only count them (for output that shows no records: the one-line
-    /// summary, statistics). Every record is still decoded and checked.
+    /// summary, statistics). Every record is still decoded and checked. Messages with a typed
+    /// digest (the most frequent, largest ones) are then also kept as they are instead of being
+    /// turned into a tree ([`DecodedFrame::typed`]).
     pub fn set_count_records_only(&mut self, count_only: bool) {
         self.count_only = count_only;
+    }
+
+    /// Builds the tree of every message even when it will not be rendered, so that the digest
+    /// always comes from the tree (for tests comparing the typed digest with it).
+    #[doc(hidden)]
+    pub fn set_always_tree(&mut self, always: bool) {
+        self.no_typed = always;
     }
 
     /// Forgets a connection's outstanding requests (call when it closes).
@@ -157,6 +185,7 @@ impl FrameDecoder {
         self.blobs.clear();
         self.client_id = None;
         self.error = None;
+        self.typed = None;
         let mut out = Head {
             api_key: None,
             api_version: None,
@@ -181,6 +210,11 @@ impl FrameDecoder {
             client_id: self.client_id.as_deref(),
             latency_ns: out.latency_ns,
             body: out.body,
+            typed: match &self.typed {
+                Some(TypedBody::Request(b)) => Some(BodyRef::Request(b)),
+                Some(TypedBody::Response(b)) => Some(BodyRef::Response(b)),
+                None => None,
+            },
             tree: &self.tree,
             records: &self.records,
             error: self.error.as_ref(),
@@ -224,7 +258,12 @@ impl FrameDecoder {
                                 }
                             }
                         }
-                        self.finish_body(frame, &body, out);
+                        if self.skip_tree(BodyRef::Request(&body)) {
+                            self.decode_records(frame);
+                            self.typed = Some(TypedBody::Request(body));
+                        } else {
+                            self.finish_body(frame, &body, out);
+                        }
                     }
                     RequestFrameBody::UnsupportedVersion(unparsed) => {
                         out.body_unparsed = true;
@@ -319,15 +358,19 @@ impl FrameDecoder {
                     }
                     _ => {}
                 }
-                self.finish_body(frame, &body, out);
+                if self.skip_tree(BodyRef::Response(&body)) {
+                    self.decode_records(frame);
+                    self.typed = Some(TypedBody::Response(body));
+                } else {
+                    self.finish_body(frame, &body, out);
+                }
             }
             Err(e) => self.error = Some(FrameError::from_decode(&e, 4)),
         }
     }
 
-    /// Decodes the taken-out record data, parses the body's `Debug` tree and marks the
-    /// records nodes.
-    fn finish_body(&mut self, frame: &Frame, body: &impl std::fmt::Debug, out: &mut Head) {
+    /// Decodes the record data taken out of the body.
+    fn decode_records(&mut self, frame: &Frame) {
         let base = frame.bytes.as_ptr() as usize;
         for blob in self.blobs.drain(..) {
             let position = (blob.as_ptr() as usize)
@@ -342,6 +385,18 @@ impl FrameDecoder {
             }
             self.records.push(set);
         }
+    }
+
+    /// Whether to keep `body` as it is rather than build its tree: nothing renders the tree
+    /// and the digest can be computed from the fields.
+    fn skip_tree(&self, body: BodyRef<'_>) -> bool {
+        self.count_only && !self.no_typed && body.has_typed_digest()
+    }
+
+    /// Decodes the taken-out record data, parses the body's `Debug` tree and marks the
+    /// records nodes.
+    fn finish_body(&mut self, frame: &Frame, body: &impl std::fmt::Debug, out: &mut Head) {
+        self.decode_records(frame);
         let root = match self.tree.parse_debug(body) {
             Ok(root) => root,
             Err(e) => {

@@ -3,14 +3,20 @@
 //!
 //! It is computed from the message tree by field names shared by all Kafka messages (`topic`,
 //! `topic_name`, `topic_id`, `name` inside a topic struct, `partition_index`, `error_code`...), so
-//! it covers every API without per-message code.
+//! it covers every API without per-message code. The messages that dominate captures or whose
+//! trees are the largest (ApiVersions, whose response lists every API; Metadata; Produce and
+//! Fetch; DescribeConfigs, whose response lists every config) also have a typed digest, computed
+//! from their fields, which gives the same result (checked against the tree's by the tests):
+//! summary and statistics then need no tree for them.
 
 use std::io::{self, Write};
 
-use kafka_protocol::ErrorCode;
+use kafka_protocol::codec::Uuid;
+use kafka_protocol::{ErrorCode, RequestBody, ResponseBody};
 
 use super::decoder::DecodedFrame;
 use super::text::unescape_debug_str;
+use super::topics::TopicNames;
 use super::tree::{DebugTree, Kind, NodeId};
 
 /// Topics shown in a summary before eliding.
@@ -19,6 +25,36 @@ const SHOW_TOPICS: usize = 4;
 const SHOW_PARTITIONS: usize = 8;
 /// Kafka's text form of the zero UUID ("no topic id").
 const ZERO_UUID: &str = "AAAAAAAAAAAAAAAAAAAAAA";
+
+/// A decoded message body, for the typed digest.
+#[derive(Debug, Clone, Copy)]
+pub enum BodyRef<'a> {
+    /// A request body.
+    Request(&'a RequestBody),
+    /// A response body.
+    Response(&'a ResponseBody),
+}
+
+impl BodyRef<'_> {
+    /// Whether [`Digest::compute`] can work from this body's fields instead of its tree.
+    pub fn has_typed_digest(self) -> bool {
+        matches!(
+            self,
+            BodyRef::Request(
+                RequestBody::ApiVersions(_)
+                    | RequestBody::Metadata(_)
+                    | RequestBody::Produce(_)
+                    | RequestBody::DescribeConfigs(_)
+            ) | BodyRef::Response(
+                ResponseBody::ApiVersions(_)
+                    | ResponseBody::Metadata(_)
+                    | ResponseBody::Produce(_)
+                    | ResponseBody::Fetch(_)
+                    | ResponseBody::DescribeConfigs(_)
+            )
+        )
+    }
+}
 
 /// One topic a message names.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -57,15 +93,22 @@ impl Digest {
         self.records = 0;
         self.group_id = None;
         self.transactional_id = None;
-        let Some(body) = frame.body else {
+        if !frame.is_decoded() {
             self.topics.truncate(0);
             return;
-        };
-        let t = frame.tree;
+        }
         for set in frame.records {
             self.batches += set.batches.len();
             self.records += set.record_count();
         }
+        let Some(body) = frame.body else {
+            if let Some(typed) = frame.typed {
+                self.typed(typed, frame.topics);
+            }
+            self.topics.truncate(self.used);
+            return;
+        };
+        let t = frame.tree;
         for c in t.children(body) {
             match (t.field(c), t.kind(c)) {
                 ("group_id", Kind::Str) => self.group_id = Some(unescaped(t, c)),
@@ -88,19 +131,112 @@ impl Digest {
                     }
                 }
                 Kind::Int if t.field(id) == "error_code" => {
-                    let code = t.int(id).unwrap_or(0);
-                    if code != 0 {
-                        let code = code as i16;
-                        match self.errors.iter_mut().find(|(c, _)| *c == code) {
-                            Some((_, n)) => *n += 1,
-                            None => self.errors.push((code, 1)),
-                        }
-                    }
+                    self.error(t.int(id).unwrap_or(0) as i16);
                 }
                 _ => {}
             }
         }
         self.topics.truncate(self.used);
+    }
+
+    /// The digest from the fields of a body with [`BodyRef::has_typed_digest`]: what the tree
+    /// walk finds in these messages, in the same order (topics and error codes in document
+    /// order: a topic's own error code before its partitions', the response's last).
+    fn typed(&mut self, body: BodyRef<'_>, names: &TopicNames) {
+        match body {
+            BodyRef::Response(ResponseBody::ApiVersions(r)) => self.error(r.error_code),
+            BodyRef::Request(RequestBody::Metadata(m)) => {
+                for t in m.topics.iter().flatten() {
+                    self.typed_topic(t.name.as_deref(), t.topic_id, names);
+                }
+            }
+            BodyRef::Response(ResponseBody::Metadata(m)) => {
+                for t in &m.topics {
+                    if let Some(slot) = self.typed_topic(t.name.as_deref(), t.topic_id, names) {
+                        for p in &t.partitions {
+                            push_partition(&mut self.topics[slot], Some(p.partition_index.into()));
+                        }
+                    }
+                    self.error(t.error_code);
+                    for p in &t.partitions {
+                        self.error(p.error_code);
+                    }
+                }
+                self.error(m.error_code);
+            }
+            BodyRef::Request(RequestBody::Produce(p)) => {
+                self.transactional_id.clone_from(&p.transactional_id);
+                for t in &p.topic_data {
+                    if let Some(slot) = self.typed_topic(Some(&t.name), t.topic_id, names) {
+                        for part in &t.partition_data {
+                            push_partition(&mut self.topics[slot], Some(part.index.into()));
+                        }
+                    }
+                }
+            }
+            BodyRef::Response(ResponseBody::Produce(p)) => {
+                for t in &p.responses {
+                    if let Some(slot) = self.typed_topic(Some(&t.name), t.topic_id, names) {
+                        for part in &t.partition_responses {
+                            push_partition(&mut self.topics[slot], Some(part.index.into()));
+                        }
+                    }
+                    for part in &t.partition_responses {
+                        self.error(part.error_code);
+                    }
+                }
+            }
+            BodyRef::Response(ResponseBody::Fetch(f)) => {
+                // The response's own error code comes before the topics.
+                self.error(f.error_code);
+                for t in &f.responses {
+                    if let Some(slot) = self.typed_topic(Some(&t.topic), t.topic_id, names) {
+                        for part in &t.partitions {
+                            push_partition(
+                                &mut self.topics[slot],
+                                Some(part.partition_index.into()),
+                            );
+                        }
+                    }
+                    for part in &t.partitions {
+                        self.error(part.error_code);
+                    }
+                }
+            }
+            BodyRef::Response(ResponseBody::DescribeConfigs(d)) => {
+                // Config resources are not topic structs, even for topics.
+                for r in &d.results {
+                    self.error(r.error_code);
+                }
+            }
+            // ApiVersions and DescribeConfigs requests name no topic and carry no error code.
+            _ => {}
+        }
+    }
+
+    /// A topic struct of a typed body: named by its name, else by its id (resolved through
+    /// the capture when possible), else not at all.
+    fn typed_topic(&mut self, name: Option<&str>, id: Uuid, names: &TopicNames) -> Option<usize> {
+        self.scratch.clear();
+        match name.filter(|n| !n.is_empty()) {
+            Some(n) => self.scratch.push_str(n),
+            None if id != Uuid::ZERO => {
+                let text = id.to_string();
+                self.scratch.push_str(names.name(&text).unwrap_or(&text));
+            }
+            None => return None,
+        }
+        Some(self.topic_slot_by_scratch())
+    }
+
+    /// Counts a non-zero error code.
+    fn error(&mut self, code: i16) {
+        if code != 0 {
+            match self.errors.iter_mut().find(|(c, _)| *c == code) {
+                Some((_, n)) => *n += 1,
+                None => self.errors.push((code, 1)),
+            }
+        }
     }
 
     /// The topics actually named (valid after [`compute`](Self::compute)).
@@ -272,4 +408,265 @@ fn unescaped(t: &DebugTree, id: NodeId) -> String {
     let mut s = String::new();
     unescape_debug_str(t.text_of(id), &mut s);
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::SocketAddr;
+
+    use bytes::{Bytes, BytesMut};
+    use kafka_protocol::frame::{encode_request_body, encode_response_body};
+    use kafka_protocol::generated::metadata_request::MetadataRequestTopic;
+    use kafka_protocol::generated::metadata_response::{
+        MetadataResponsePartition, MetadataResponseTopic,
+    };
+    use kafka_protocol::generated::{
+        MetadataRequest, MetadataResponse, RequestHeader, ResponseHeader,
+    };
+    use kafka_protocol::ApiKey;
+
+    use super::*;
+    use crate::capture::{
+        CaptureEvent, CaptureOptions, CaptureReader, Direction, Frame, PortSelection, StreamId,
+        Timestamp,
+    };
+    use crate::decode::FrameDecoder;
+
+    type Key = (
+        Vec<TopicDigest>,
+        Vec<(i16, u32)>,
+        usize,
+        usize,
+        Option<String>,
+        Option<String>,
+    );
+
+    fn key(d: &Digest) -> Key {
+        (
+            d.topics().to_vec(),
+            d.errors.clone(),
+            d.batches,
+            d.records,
+            d.group_id.clone(),
+            d.transactional_id.clone(),
+        )
+    }
+
+    /// Two summary-mode decoders fed the same frames, one with typed digests, one always
+    /// building the tree: the digests must agree on every frame.
+    struct Pair {
+        typed: FrameDecoder,
+        tree: FrameDecoder,
+        digest: Digest,
+        typed_frames: usize,
+    }
+
+    impl Pair {
+        fn new() -> Self {
+            let mut typed = FrameDecoder::new();
+            typed.set_count_records_only(true);
+            let mut tree = FrameDecoder::new();
+            tree.set_count_records_only(true);
+            tree.set_always_tree(true);
+            Pair {
+                typed,
+                tree,
+                digest: Digest::default(),
+                typed_frames: 0,
+            }
+        }
+
+        fn check(&mut self, frame: &Frame, what: &str) {
+            let a = self.typed.decode(frame);
+            self.typed_frames += usize::from(a.typed.is_some());
+            self.digest.compute(&a);
+            let from_fields = key(&self.digest);
+            let b = self.tree.decode(frame);
+            assert!(b.typed.is_none(), "{what}");
+            assert_eq!(a.error, b.error, "{what}");
+            assert_eq!(a.is_decoded(), b.is_decoded(), "{what}");
+            self.digest.compute(&b);
+            assert_eq!(from_fields, key(&self.digest), "{what}");
+        }
+    }
+
+    fn frame(direction: Direction, bytes: BytesMut) -> Frame {
+        let addr: SocketAddr = "127.0.0.1:1".parse().unwrap();
+        Frame {
+            stream: StreamId {
+                index: 1,
+                client: addr,
+                server: addr,
+            },
+            direction,
+            ts: Timestamp::new(0, 0),
+            first_ts: Timestamp::new(0, 0),
+            offset: 0,
+            bytes: Bytes::from(bytes).slice(4..),
+        }
+    }
+
+    fn send(pair: &mut Pair, request: &RequestBody, version: i16) {
+        let header = RequestHeader {
+            request_api_key: request.api_key().0,
+            request_api_version: version,
+            correlation_id: 7,
+            client_id: Some("c".into()),
+            ..Default::default()
+        };
+        let mut w = BytesMut::new();
+        encode_request_body(&mut w, &header, request).unwrap();
+        let what = format!("v{version}: {request:?}");
+        pair.check(&frame(Direction::ClientToServer, w), &what);
+    }
+
+    fn exchange(pair: &mut Pair, request: &RequestBody, response: &ResponseBody, version: i16) {
+        let key = request.api_key();
+        send(pair, request, version);
+        let what = format!("{key:?} v{version}: {request:?} / {response:?}");
+        let mut w = BytesMut::new();
+        let header = ResponseHeader {
+            correlation_id: 7,
+            ..Default::default()
+        };
+        encode_response_body(&mut w, &header, key, version, response).unwrap();
+        pair.check(&frame(Direction::ServerToClient, w), &what);
+    }
+
+    #[test]
+    fn typed_digests_equal_tree_digests_for_random_messages() {
+        let mut pair = Pair::new();
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let (mut checked, mut typed) = (0, 0);
+        for key in [
+            ApiKey::API_VERSIONS,
+            ApiKey::METADATA,
+            ApiKey::PRODUCE,
+            ApiKey::FETCH,
+            ApiKey::DESCRIBE_CONFIGS,
+        ] {
+            let info = key.info().unwrap();
+            for version in info.lowest..=info.highest {
+                for _ in 0..200 {
+                    let data: Vec<u8> = (0..2048)
+                        .map(|_| {
+                            seed ^= seed << 13;
+                            seed ^= seed >> 7;
+                            seed ^= seed << 17;
+                            seed as u8
+                        })
+                        .collect();
+                    let mut u = arbitrary::Unstructured::new(&data);
+                    let (Ok(req), Ok(resp)) = (
+                        RequestBody::arbitrary_for(key, &mut u, version),
+                        ResponseBody::arbitrary_for(key, &mut u, version),
+                    ) else {
+                        continue;
+                    };
+                    exchange(&mut pair, &req, &resp, version);
+                    checked += 1;
+                    typed += usize::from(BodyRef::Request(&req).has_typed_digest());
+                    typed += usize::from(BodyRef::Response(&resp).has_typed_digest());
+                }
+            }
+        }
+        assert!(checked > 3000, "{checked}");
+        // Every typed body took the typed path (unless its response found no request: acks=0).
+        assert!(
+            pair.typed_frames > typed * 9 / 10,
+            "{} of {typed}",
+            pair.typed_frames
+        );
+    }
+
+    #[test]
+    fn typed_digests_resolve_topic_ids_and_merge_repeats() {
+        let id = Uuid::from_halves(1, 2);
+        let mut pair = Pair::new();
+        let topic =
+            |name: Option<&str>, id, error_code, partitions: &[(i32, i16)]| MetadataResponseTopic {
+                name: name.map(Into::into),
+                topic_id: id,
+                error_code,
+                partitions: partitions
+                    .iter()
+                    .map(|&(partition_index, error_code)| MetadataResponsePartition {
+                        partition_index,
+                        error_code,
+                        ..Default::default()
+                    })
+                    .collect(),
+                ..Default::default()
+            };
+        let response = ResponseBody::Metadata(MetadataResponse {
+            topics: vec![
+                topic(Some("orders"), id, 0, &[(1, 0), (0, 6), (1, 6)]),
+                topic(Some(""), Uuid::from_halves(3, 4), 3, &[(2, 0)]),
+                topic(None, Uuid::ZERO, 3, &[(5, 9)]),
+                topic(Some("orders"), Uuid::ZERO, 0, &[(7, 0)]),
+            ],
+            error_code: 29,
+            ..Default::default()
+        });
+        let request = RequestBody::Metadata(MetadataRequest {
+            topics: Some(vec![
+                MetadataRequestTopic {
+                    name: None,
+                    topic_id: id,
+                    ..Default::default()
+                },
+                MetadataRequestTopic {
+                    name: Some("b".into()),
+                    topic_id: Uuid::ZERO,
+                    ..Default::default()
+                },
+            ]),
+            ..Default::default()
+        });
+        // The first exchange teaches the id's name, the second uses it (v13: the response's own
+        // error code too).
+        send(&mut pair, &request, 13);
+        let names = |d: &Digest| {
+            d.topics()
+                .iter()
+                .map(|t| t.name.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(names(&pair.digest), [id.to_string(), "b".into()]);
+        exchange(&mut pair, &request, &response, 13);
+        let d = &pair.digest;
+        assert_eq!(d.topics()[0].name, "orders");
+        assert_eq!(d.topics()[0].partitions, [1, 0, 7]);
+        assert_eq!(d.errors, [(6, 2), (3, 2), (9, 1), (29, 1)]);
+        send(&mut pair, &request, 13);
+        assert_eq!(names(&pair.digest), ["orders", "b"]);
+    }
+
+    #[test]
+    fn typed_digests_equal_tree_digests_on_every_fixture() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures");
+        let manifest: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(root.join("manifest.json")).unwrap())
+                .unwrap();
+        let mut pair = Pair::new();
+        let mut frames = 0;
+        for c in manifest["captures"].as_array().unwrap() {
+            let file = c["file"].as_str().unwrap();
+            let port = c["broker_port"].as_u64().unwrap() as u16;
+            let input = std::fs::File::open(root.join(file)).unwrap();
+            let options = CaptureOptions::with_ports(PortSelection::Ports(vec![port]));
+            let reader = CaptureReader::new(input, options).unwrap();
+            for event in reader {
+                if let CaptureEvent::Frame(f) = event.unwrap() {
+                    frames += 1;
+                    pair.check(&f, &format!("{file}, frame {frames}"));
+                }
+            }
+        }
+        assert!(
+            frames > 2000 && pair.typed_frames > 500,
+            "{frames} {}",
+            pair.typed_frames
+        );
+    }
 }

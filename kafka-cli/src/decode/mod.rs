@@ -26,7 +26,7 @@ mod tree;
 mod verbose;
 
 pub use decoder::{DecodedFrame, FrameDecoder, FrameError};
-pub use digest::{Digest, TopicDigest};
+pub use digest::{BodyRef, Digest, TopicDigest};
 pub use filter::{Filter, FilterError, Filters};
 pub use json::{write_batch, write_record_set, JsonWriter};
 pub use records::{DecodedBatch, RecordSet};

@@ -193,9 +193,28 @@ pub fn write_hex(w: &mut impl Write, data: &[u8]) -> io::Result<()> {
     Ok(())
 }
 
+/// Bytes that `<str as Debug>` writes as they are: printable ASCII except `"` and `\\`.
+static PLAIN: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0x20;
+    while c < 0x7f {
+        t[c] = c != b'"' as usize && c != b'\\' as usize;
+        c += 1;
+    }
+    t
+};
+
 /// Writes byte data for the text views: `"text"` (Rust-escaped) when UTF-8, else `0x` hex,
 /// elided after `max` bytes when `max` is given (`0x0102… (300 bytes)`).
 pub fn write_text_bytes(w: &mut impl Write, data: &[u8], max: Option<usize>) -> io::Result<()> {
+    // Most keys and values are printable ASCII without quotes or backslashes, which `{:?}`
+    // writes unchanged: skip the UTF-8 check and the escaping machinery for them (the bulk of
+    // `-v` on record-heavy captures).
+    if max.is_none_or(|max| data.len() <= max) && data.iter().all(|&b| PLAIN[usize::from(b)]) {
+        w.write_all(b"\"")?;
+        w.write_all(data)?;
+        return w.write_all(b"\"");
+    }
     match std::str::from_utf8(data) {
         Ok(s) => match max {
             Some(max) if s.len() > max => {
@@ -262,6 +281,32 @@ mod tests {
         let mut out = Vec::new();
         unescape_debug_bytes(&debug[2..debug.len() - 1], &mut out);
         assert_eq!(out, original);
+    }
+
+    #[test]
+    fn text_bytes_fast_path_writes_what_debug_writes() {
+        // Every ASCII byte alone and inside plain text: the fast path must agree with `{:?}`.
+        for b in 0..0x80u8 {
+            for text in [vec![b], [b"key-".as_slice(), &[b], b" value"].concat()] {
+                let expected = format!("{:?}", std::str::from_utf8(&text).unwrap());
+                assert_eq!(
+                    s(|w| write_text_bytes(w, &text, None)),
+                    expected,
+                    "{b:#04x}"
+                );
+                assert_eq!(s(|w| write_text_bytes(w, &text, Some(64))), expected);
+            }
+        }
+        assert_eq!(s(|w| write_text_bytes(w, b"", None)), "\"\"");
+        // Over the limit, or not ASCII: the general path.
+        assert_eq!(
+            s(|w| write_text_bytes(w, b"abcdef", Some(3))),
+            "\"abc\"… (6 bytes)"
+        );
+        assert_eq!(
+            s(|w| write_text_bytes(w, "é\u{301}".as_bytes(), None)),
+            "\"é\\u{301}\""
+        );
     }
 
     #[test]
