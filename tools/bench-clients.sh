@@ -6,6 +6,7 @@
 #
 #   tools/bench-clients.sh [--produce-only | --consume-only] [--reps N] [--records N] [--out DIR]
 #   KAFKA_CLI=path/to/kafka-cli tools/bench-clients.sh ...   (skip the release build)
+#   tools/bench-clients.sh --summary DIR                       (tables again from DIR/runs.tsv)
 #
 # Produce matrix: codec none/lz4 x acks 1/all x 1/6 partitions, 100-byte values, a fresh topic per
 # run. Consume: the same two 1,000,000-record topics (none, lz4; 6 partitions, written once by the
@@ -23,6 +24,7 @@ cd "$(dirname "$0")/.."
 ROOT=$(pwd -P)
 
 phases="produce consume"
+summary_only=""
 reps=1
 records=1000000
 out=""
@@ -33,6 +35,7 @@ while [ $# -gt 0 ]; do
     --reps) reps=$2; shift ;;
     --records) records=$2; shift ;;
     --out) out=$2; shift ;;
+    --summary) summary_only=$2; shift ;;
     -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "bench-clients: unknown argument $1" >&2; exit 64 ;;
   esac
@@ -42,8 +45,76 @@ size=100
 export KAFKA_PORT_OFFSET=${KAFKA_PORT_OFFSET:-700}
 bootstrap=127.0.0.1:$((9092 + KAFKA_PORT_OFFSET))
 out=${out:-$ROOT/target/bench-clients/$(date +%Y%m%d-%H%M%S)}
-mkdir -p "$out"
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+# --- tables: medians per configuration and client, from runs.tsv ---------------------------------
+summarize() { python3 - "$1" <<'EOF'
+import csv, statistics, sys
+from collections import defaultdict
+out = sys.argv[1]
+rows = list(csv.DictReader(open(f"{out}/runs.tsv"), delimiter="\t"))
+groups = defaultdict(lambda: defaultdict(list))
+loads = defaultdict(list)
+for r in rows:
+    key = (r["phase"], r["codec"], r["acks"], r["partitions"])
+    groups[key][r["client"]].append(r)
+    loads[key].append(float(r["load1"]))
+print("".join(open(f"{out}/machine.txt")))
+names = {"ours": "kafka-cli", "java": "Java", "rdkafka": "librdkafka"}
+def num(v):
+    try: return float(v)
+    except ValueError: return None
+for phase in ("produce", "consume"):
+    keys = [k for k in groups if k[0] == phase]
+    if not keys: continue
+    print(f"\n### {phase}\n")
+    if phase == "produce":
+        print("| codec | acks | partitions | client | records/s | CPU s | CPU µs/record | peak RSS MiB | latency (median run) |")
+        print("| --- | --- | ---: | --- | ---: | ---: | ---: | ---: | --- |")
+    else:
+        print("| codec | client | records/s | CPU s | CPU µs/record | peak RSS MiB |")
+        print("| --- | --- | ---: | ---: | ---: | ---: |")
+    verdicts = []
+    for key in keys:
+        _, codec, acks, parts = key
+        med = {}
+        for client in ("ours", "java", "rdkafka"):
+            rs = groups[key].get(client, [])
+            if not rs: continue
+            rps = [num(r["records_per_sec"]) for r in rs if num(r["records_per_sec"])]
+            cpu = [float(r["cpu_s"]) for r in rs]
+            rss = [float(r["rss_mib"]) for r in rs]
+            n = int(rs[0]["records"])
+            m = (statistics.median(rps) if rps else None, statistics.median(cpu), statistics.median(rss))
+            med[client] = m
+            rps_s = f"{m[0]:,.0f}" if m[0] else "failed"
+            us = m[1] / n * 1e6
+            if phase == "produce":
+                # Latency of the run whose records/s is the median one.
+                mid = sorted(rs, key=lambda r: num(r["records_per_sec"]) or 0)[len(rs) // 2]
+                print(f"| {codec} | {acks} | {parts} | {names[client]} | {rps_s} | {m[1]:.2f} | {us:.2f} | {m[2]:.0f} | {mid['detail']} |")
+            else:
+                print(f"| {codec} | {names[client]} | {rps_s} | {m[1]:.2f} | {us:.2f} | {m[2]:.0f} |")
+        if "ours" in med and med["ours"][0]:
+            peers = [med[c][0] for c in ("java", "rdkafka") if c in med and med[c][0]]
+            best = max(peers) if peers else 0
+            cpu_ratio = med["ours"][1] / med["rdkafka"][1] if "rdkafka" in med else float("nan")
+            verdicts.append((key, med["ours"][0] / best if best else float("nan"), cpu_ratio))
+    print(f"\nGoal: records/s ≥ best peer (ratio ≥ 1) and CPU per record ≤ half of librdkafka's (ratio ≤ 0.5); "
+          f"runs per cell: {len(next(iter(groups[keys[0]].values())))}, medians.\n")
+    print("| codec | acks | partitions | ours / best peer records/s | ours / librdkafka CPU | met |")
+    print("| --- | --- | ---: | ---: | ---: | --- |")
+    for (phase_, codec, acks, parts), t, c in verdicts:
+        ok = "yes" if t >= 1 and c <= 0.5 else "no"
+        print(f"| {codec} | {acks} | {parts} | {t:.2f} | {c:.2f} | {ok} |")
+EOF
+}
+
+if [ -n "$summary_only" ]; then
+  summarize "$summary_only"
+  exit 0
+fi
+mkdir -p "$out"
 
 # --- what the run needs ----------------------------------------------------------------------
 need=()
@@ -251,63 +322,6 @@ fi
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$out/machine.txt"
 
 # --- summary -----------------------------------------------------------------------------------
-python3 - "$out" >"$out/summary.md" <<'EOF'
-import csv, statistics, sys
-from collections import defaultdict
-out = sys.argv[1]
-rows = list(csv.DictReader(open(f"{out}/runs.tsv"), delimiter="\t"))
-groups = defaultdict(lambda: defaultdict(list))
-loads = defaultdict(list)
-for r in rows:
-    key = (r["phase"], r["codec"], r["acks"], r["partitions"])
-    groups[key][r["client"]].append(r)
-    loads[key].append(float(r["load1"]))
-print("".join(open(f"{out}/machine.txt")))
-names = {"ours": "kafka-cli", "java": "Java", "rdkafka": "librdkafka"}
-def num(v):
-    try: return float(v)
-    except ValueError: return None
-for phase in ("produce", "consume"):
-    keys = [k for k in groups if k[0] == phase]
-    if not keys: continue
-    print(f"\n### {phase}\n")
-    if phase == "produce":
-        print("| codec | acks | partitions | client | records/s | CPU s | CPU µs/record | peak RSS MiB | latency |")
-        print("| --- | --- | ---: | --- | ---: | ---: | ---: | ---: | --- |")
-    else:
-        print("| codec | client | records/s | CPU s | CPU µs/record | peak RSS MiB |")
-        print("| --- | --- | ---: | ---: | ---: | ---: |")
-    verdicts = []
-    for key in keys:
-        _, codec, acks, parts = key
-        med = {}
-        for client in ("ours", "java", "rdkafka"):
-            rs = groups[key].get(client, [])
-            if not rs: continue
-            rps = [num(r["records_per_sec"]) for r in rs if num(r["records_per_sec"])]
-            cpu = [float(r["cpu_s"]) for r in rs]
-            rss = [float(r["rss_mib"]) for r in rs]
-            n = int(rs[0]["records"])
-            m = (statistics.median(rps) if rps else None, statistics.median(cpu), statistics.median(rss))
-            med[client] = m
-            rps_s = f"{m[0]:,.0f}" if m[0] else "failed"
-            us = m[1] / n * 1e6
-            if phase == "produce":
-                print(f"| {codec} | {acks} | {parts} | {names[client]} | {rps_s} | {m[1]:.2f} | {us:.2f} | {m[2]:.0f} | {rs[len(rs)//2]['detail']} |")
-            else:
-                print(f"| {codec} | {names[client]} | {rps_s} | {m[1]:.2f} | {us:.2f} | {m[2]:.0f} |")
-        if "ours" in med and med["ours"][0]:
-            peers = [med[c][0] for c in ("java", "rdkafka") if c in med and med[c][0]]
-            best = max(peers) if peers else 0
-            cpu_ratio = med["ours"][1] / med["rdkafka"][1] if "rdkafka" in med else float("nan")
-            verdicts.append((key, med["ours"][0] / best if best else float("nan"), cpu_ratio))
-    print(f"\nGoal: records/s ≥ best peer (ratio ≥ 1) and CPU per record ≤ half of librdkafka's (ratio ≤ 0.5); "
-          f"runs per cell: {len(next(iter(groups[keys[0]].values())))}, medians.\n")
-    print("| codec | acks | partitions | ours / best peer records/s | ours / librdkafka CPU | met |")
-    print("| --- | --- | ---: | ---: | ---: | --- |")
-    for (phase_, codec, acks, parts), t, c in verdicts:
-        ok = "yes" if t >= 1 and c <= 0.5 else "no"
-        print(f"| {codec} | {acks} | {parts} | {t:.2f} | {c:.2f} | {ok} |")
-EOF
+summarize "$out" >"$out/summary.md"
 cat "$out/summary.md"
 log "results in $out"
