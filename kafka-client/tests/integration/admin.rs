@@ -78,20 +78,28 @@ async fn topic_lifecycle() {
         )
         .await
         .unwrap();
-    let cfg = admin
-        .describe_configs(&res, Some(&["retention.ms"]))
-        .await
-        .unwrap();
-    assert_eq!(cfg[0].value.as_deref(), Some("7200000"));
+    // The broker applies an alteration through the metadata log (KRaft), so a describe right
+    // after the response may still see the old value: wait for it.
+    common::eventually("retention.ms altered", || async {
+        let cfg = admin
+            .describe_configs(&res, Some(&["retention.ms"]))
+            .await
+            .unwrap();
+        (cfg[0].value.as_deref() == Some("7200000")).then_some(())
+    })
+    .await;
     admin
         .incremental_alter_configs(&res, &[AlterConfigOp::Delete("retention.ms".into())])
         .await
         .unwrap();
-    let cfg = admin
-        .describe_configs(&res, Some(&["retention.ms"]))
-        .await
-        .unwrap();
-    assert_ne!(cfg[0].source, ConfigSource::DynamicTopic);
+    common::eventually("retention.ms override deleted", || async {
+        let cfg = admin
+            .describe_configs(&res, Some(&["retention.ms"]))
+            .await
+            .unwrap();
+        (cfg[0].source != ConfigSource::DynamicTopic).then_some(())
+    })
+    .await;
     let bad = admin
         .incremental_alter_configs(
             &res,
