@@ -10,7 +10,7 @@ use kafka_protocol::record::{AppendResult, Compression, Header, RecordBatchBuild
 use crate::error::{KafkaError, Result};
 
 /// A topic and partition.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Eq, PartialOrd, Ord)]
 pub struct TopicPartition {
     /// Topic.
     pub topic: Arc<str>,
@@ -25,6 +25,23 @@ impl TopicPartition {
             topic: topic.into(),
             partition,
         }
+    }
+}
+
+impl PartialEq for TopicPartition {
+    fn eq(&self, other: &Self) -> bool {
+        // The producer hands out one `Arc` per topic name, so the pointer usually decides
+        // without comparing the names (a map lookup per record does this).
+        self.partition == other.partition
+            && (Arc::ptr_eq(&self.topic, &other.topic) || self.topic == other.topic)
+    }
+}
+
+impl std::hash::Hash for TopicPartition {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        // By content, as equality is (the pointer check there is only a shortcut).
+        self.topic.hash(state);
+        self.partition.hash(state);
     }
 }
 

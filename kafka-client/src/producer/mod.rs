@@ -221,13 +221,20 @@ impl Producer {
                     .max_block
                     .saturating_sub(start.get_or_insert_with(Instant::now).elapsed());
                 let memory = self.inner.memory.clone();
+                // Wait until a sixteenth of the buffer is free, not just this record's bytes,
+                // and hand the surplus back at once: a sender held up by a full buffer then
+                // resumes once per many completed batches rather than once per batch, each
+                // resumption being a thread wake-up on a busy producer.
+                let chunk = u32::try_from(cfg.buffer_memory.min(Semaphore::MAX_PERMITS) / 16)
+                    .unwrap_or(u32::MAX)
+                    .max(permits);
                 // Boxed for the same reason as the metadata wait in `topic`.
-                let wait = Box::pin(tokio::time::timeout(
-                    left,
-                    memory.acquire_many_owned(permits),
-                ));
+                let wait = Box::pin(tokio::time::timeout(left, memory.acquire_many_owned(chunk)));
                 match wait.await {
-                    Ok(Ok(p)) => p.forget(),
+                    Ok(Ok(p)) => {
+                        p.forget();
+                        self.inner.memory.add_permits((chunk - permits) as usize);
+                    }
                     Ok(Err(_)) => return Err(KafkaError::Closed),
                     Err(_) => {
                         return Err(KafkaError::Timeout {

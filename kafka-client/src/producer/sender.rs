@@ -62,6 +62,9 @@ pub(crate) struct Shared {
     acc: Accumulator<Token>,
     sticky: StickyPartitioner,
     topic_ids: FastMap<Arc<str>, Uuid>,
+    /// The topic of the previous append and its name as kept in `topic_ids`: the same
+    /// `TopicInfo` (by pointer) needs no lookup by name.
+    last_topic: Option<(Arc<TopicInfo>, Arc<str>)>,
     /// Set by close (or when every handle is gone): later sends fail.
     closing: bool,
     /// Wall clock at `clock_at`: record timestamps come from the monotonic reading `send`
@@ -91,6 +94,7 @@ impl Shared {
             }),
             sticky: StickyPartitioner::new(config.batch_size),
             topic_ids: FastMap::default(),
+            last_topic: None,
             closing: false,
             clock_ms: now_ms(),
             clock_at: Instant::now(),
@@ -102,7 +106,7 @@ impl Shared {
     /// returned so its memory can be given back.
     pub(crate) fn append(
         &mut self,
-        topic: &TopicInfo,
+        topic: &Arc<TopicInfo>,
         partition: Option<i32>,
         record: ProducerRecord,
         token: Token,
@@ -112,12 +116,19 @@ impl Shared {
             return Err((KafkaError::Closed, token.memory));
         }
         let partition = partition.unwrap_or_else(|| self.sticky.partition(topic));
-        let name: Arc<str> = match self.topic_ids.get_key_value(topic.name.as_str()) {
-            Some((k, id)) if *id == topic.id => k.clone(),
+        let name: Arc<str> = match &self.last_topic {
+            Some((t, name)) if Arc::ptr_eq(t, topic) => name.clone(),
             _ => {
-                let k: Arc<str> = Arc::from(topic.name.as_str());
-                self.topic_ids.insert(k.clone(), topic.id);
-                k
+                let name = match self.topic_ids.get_key_value(topic.name.as_str()) {
+                    Some((k, id)) if *id == topic.id => k.clone(),
+                    _ => {
+                        let k: Arc<str> = Arc::from(topic.name.as_str());
+                        self.topic_ids.insert(k.clone(), topic.id);
+                        k
+                    }
+                };
+                self.last_topic = Some((topic.clone(), name.clone()));
+                name
             }
         };
         let tp = TopicPartition {
