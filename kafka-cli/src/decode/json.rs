@@ -10,7 +10,7 @@ use kafka_protocol::record::{Batch, ControlRecord, ControlRecordType, Record};
 use super::decoder::DecodedFrame;
 use super::records::{DecodedBatch, RecordSet};
 use super::text::{
-    unescape_debug_bytes, unescape_debug_str, write_json_bytes, write_json_opt_bytes,
+    unescape_debug_bytes, unescape_debug_str, write_i64, write_json_bytes, write_json_opt_bytes,
     write_json_str,
 };
 use super::tree::{DebugTree, Kind, NodeId};
@@ -263,11 +263,11 @@ pub fn write_batch(w: &mut impl Write, d: &DecodedBatch) -> io::Result<()> {
 }
 
 fn write_record(w: &mut impl Write, r: &Record, control: Option<&ControlRecord>) -> io::Result<()> {
-    write!(
-        w,
-        "{{\"offset\":{},\"timestamp\":{},\"key\":",
-        r.offset, r.timestamp
-    )?;
+    w.write_all(b"{\"offset\":")?;
+    write_i64(w, r.offset)?;
+    w.write_all(b",\"timestamp\":")?;
+    write_i64(w, r.timestamp)?;
+    w.write_all(b",\"key\":")?;
     write_json_opt_bytes(w, r.key.as_deref())?;
     w.write_all(b",\"value\":")?;
     write_json_opt_bytes(w, r.value.as_deref())?;

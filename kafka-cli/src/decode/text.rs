@@ -103,33 +103,76 @@ pub fn write_json_str(w: &mut impl Write, s: &str) -> io::Result<()> {
     w.write_all(b"\"")
 }
 
+/// Bytes a JSON string holds as they are: all but `"`, `\\`, control characters and DEL.
+static JSON_PLAIN: [bool; 256] = {
+    let mut t = [true; 256];
+    let mut c = 0;
+    while c < 0x20 {
+        t[c] = false;
+        c += 1;
+    }
+    t[b'"' as usize] = false;
+    t[b'\\' as usize] = false;
+    t[0x7f] = false;
+    t
+};
+
 /// Writes `s` JSON-escaped, without quotes.
 pub fn write_json_str_body(w: &mut impl Write, s: &str) -> io::Result<()> {
-    let bytes = s.as_bytes();
+    write_json_utf8_body(w, s.as_bytes())
+}
+
+/// [`write_json_str_body`] for bytes known to be UTF-8. Runs of plain bytes are found with a
+/// table and written at once (record keys and values are most of `--json` output).
+fn write_json_utf8_body(w: &mut impl Write, bytes: &[u8]) -> io::Result<()> {
     let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let escape: &[u8] = match b {
-            b'"' => b"\\\"",
-            b'\\' => b"\\\\",
-            b'\n' => b"\\n",
-            b'\r' => b"\\r",
-            b'\t' => b"\\t",
-            0..=0x1f | 0x7f => b"",
-            _ => continue,
-        };
+    while let Some(k) = bytes[start..]
+        .iter()
+        .position(|&b| !JSON_PLAIN[usize::from(b)])
+    {
+        let i = start + k;
         w.write_all(&bytes[start..i])?;
-        if escape.is_empty() {
-            write!(w, "\\u{b:04x}")?;
-        } else {
-            w.write_all(escape)?;
+        let b = bytes[i];
+        match b {
+            b'"' => w.write_all(b"\\\"")?,
+            b'\\' => w.write_all(b"\\\\")?,
+            b'\n' => w.write_all(b"\\n")?,
+            b'\r' => w.write_all(b"\\r")?,
+            b'\t' => w.write_all(b"\\t")?,
+            _ => write!(w, "\\u{b:04x}")?,
         }
         start = i + 1;
     }
     w.write_all(&bytes[start..])
 }
 
+/// Writes an integer in decimal without `core::fmt` (record offsets and timestamps in JSON).
+pub fn write_i64(w: &mut impl Write, n: i64) -> io::Result<()> {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    let mut m = n.unsigned_abs();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (m % 10) as u8;
+        m /= 10;
+        if m == 0 {
+            break;
+        }
+    }
+    if n < 0 {
+        w.write_all(b"-")?;
+    }
+    w.write_all(&digits[i..])
+}
+
 /// Writes byte data as JSON: a string when it is UTF-8, else `{"base64":"..."}`.
 pub fn write_json_bytes(w: &mut impl Write, data: &[u8]) -> io::Result<()> {
+    // ASCII is UTF-8: the word-at-a-time ASCII check spares the UTF-8 validation.
+    if data.is_ascii() {
+        w.write_all(b"\"")?;
+        write_json_utf8_body(w, data)?;
+        return w.write_all(b"\"");
+    }
     match std::str::from_utf8(data) {
         Ok(s) => write_json_str(w, s),
         Err(_) => {
@@ -307,6 +350,43 @@ mod tests {
             s(|w| write_text_bytes(w, "é\u{301}".as_bytes(), None)),
             "\"é\\u{301}\""
         );
+    }
+
+    #[test]
+    fn json_escaping_matches_the_byte_by_byte_rule() {
+        // The rule: `"`, `\\`, \n, \r, \t by name; other controls and DEL as \u00XX; the rest
+        // as it is.
+        fn reference(s: &str) -> String {
+            let mut out = String::from("\"");
+            for c in s.chars() {
+                match c {
+                    '"' => out.push_str("\\\""),
+                    '\\' => out.push_str("\\\\"),
+                    '\n' => out.push_str("\\n"),
+                    '\r' => out.push_str("\\r"),
+                    '\t' => out.push_str("\\t"),
+                    '\0'..='\u{1f}' | '\u{7f}' => out.push_str(&format!("\\u{:04x}", c as u32)),
+                    c => out.push(c),
+                }
+            }
+            out.push('"');
+            out
+        }
+        for c in (0u32..0x100)
+            .filter_map(char::from_u32)
+            .chain(['é', '€', '😀'])
+        {
+            for text in [c.to_string(), format!("ab{c}cd{c}"), format!("{c}{c}x")] {
+                assert_eq!(s(|w| write_json_str(w, &text)), reference(&text), "{c:?}");
+                assert_eq!(
+                    s(|w| write_json_bytes(w, text.as_bytes())),
+                    reference(&text)
+                );
+            }
+        }
+        for n in [0, 7, -7, 1_795_537_745_633, i64::MIN, i64::MAX] {
+            assert_eq!(s(|w| write_i64(w, n)), n.to_string());
+        }
     }
 
     #[test]
