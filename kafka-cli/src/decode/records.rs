@@ -52,14 +52,20 @@ impl DecodedBatch {
                 e
             }
         };
-        let iter = match out.batch.records_with(opts) {
+        let mut iter = match out.batch.records_with(opts) {
             Ok(it) => it,
             Err(e) => return (out, Some(at(e))),
         };
+        let control = out.batch.is_control();
+        if !keep && !control {
+            // Every record checked as iterating would, none sliced out.
+            let (count, error) = iter.check_rest();
+            out.count = count;
+            return (out, error.map(at));
+        }
         if keep {
             out.records.reserve(iter.remaining().min(1 << 16));
         }
-        let control = out.batch.is_control();
         for rec in iter {
             let rec = match rec {
                 Ok(rec) => rec,
@@ -193,6 +199,37 @@ mod tests {
             assert_eq!(set.batches[1].position, data.len() as u64);
             assert_eq!(set.batches[0].records[0].offset, 5);
             assert_eq!(set.batches[0].records[0].value.as_deref(), Some(&b"v1"[..]));
+        }
+    }
+
+    #[test]
+    fn counting_reports_what_keeping_reports() {
+        // A record whose key length runs past the batch: the count-only walk of the summary must fail on it as the full decode does, for every codec.
+        for c in Compression::ALL {
+            let data = blob(c);
+            let mut bad = BytesMut::from(&data[..]);
+            if c == Compression::None {
+                // First record: length varint, attributes, timestamp and offset deltas, key
+                // length (zigzag 1 = "k"): make it claim 63 bytes.
+                bad[61 + 4] = 126;
+            } else {
+                // Inside gzip's CRC32 trailer; inside the compressed data for the others.
+                let at = bad.len() - 6;
+                bad[at] ^= 0x55;
+            }
+            let bad = bad.freeze();
+            // Checksums off so that the records themselves are reached.
+            let opts = DecodeOptions::without_crc();
+            let kept = RecordSet::decode(bad.clone(), 0, &opts, true);
+            let counted = RecordSet::decode(bad, 0, &opts, false);
+            // Without checksums, snappy, lz4 and zstd may inflate a flipped byte to other
+            // records that decode.
+            assert!(
+                kept.error.is_some() || !matches!(c, Compression::None | Compression::Gzip),
+                "{c:?}"
+            );
+            assert_eq!(kept.error, counted.error, "{c:?}");
+            assert_eq!(kept.record_count(), counted.record_count(), "{c:?}");
         }
     }
 

@@ -2,7 +2,7 @@
 
 use bytes::Bytes;
 
-use super::record::{decode_v2, Record, V2Context};
+use super::record::{check_v2, decode_v2, Record, V2Context};
 use crate::codec::Reader;
 use crate::error::{DecodeError, DecodeErrorKind};
 
@@ -57,8 +57,31 @@ impl RecordsIter {
         }
     }
 
+    /// Checks the records not yet yielded exactly as iterating them would, without slicing
+    /// out keys, values and headers, and returns how many were read: with an error, the count
+    /// of those before it and the error that iterating would have yielded next. For readers that
+    /// only count records (a one-line summary, statistics) but must still report any record
+    /// that does not decode.
+    pub fn check_rest(&mut self) -> (usize, Option<DecodeError>) {
+        let mut n = 0;
+        loop {
+            let next = match &mut self.inner {
+                Inner::V2 { .. } => self.step_v2::<false>(),
+                Inner::Legacy(it) => it.next().map(Ok),
+                Inner::Done => None,
+            };
+            match next {
+                None => return (n, None),
+                Some(Ok(_)) => n += 1,
+                Some(Err(e)) => return (n, Some(e)),
+            }
+        }
+    }
+
+    /// The next v2 record: decoded ([`decode_v2`]) with `KEEP`, else only checked
+    /// ([`check_v2`]: same checks and errors, no key, value or headers).
     #[inline]
-    fn next_v2(&mut self) -> Option<Result<Record, DecodeError>> {
+    fn step_v2<const KEEP: bool>(&mut self) -> Option<Result<Record, DecodeError>> {
         let Inner::V2 {
             data,
             pos,
@@ -82,14 +105,21 @@ impl RecordsIter {
                     "{trailing} bytes left after the declared record count"
                 ))))
             }
-            Ok(_) => match decode_v2(&mut r, ctx) {
-                Ok(rec) => {
-                    *pos = r.position();
-                    *left -= 1;
-                    return Some(Ok(rec));
+            Ok(_) => {
+                let rec = if KEEP {
+                    decode_v2(&mut r, ctx)
+                } else {
+                    check_v2(&mut r, ctx)
+                };
+                match rec {
+                    Ok(rec) => {
+                        *pos = r.position();
+                        *left -= 1;
+                        return Some(Ok(rec));
+                    }
+                    Err(e) => Err(e.in_field("records")),
                 }
-                Err(e) => Err(e.in_field("records")),
-            },
+            }
         };
         self.inner = Inner::Done;
         Some(result)
@@ -102,7 +132,7 @@ impl Iterator for RecordsIter {
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         match &mut self.inner {
-            Inner::V2 { .. } => self.next_v2(),
+            Inner::V2 { .. } => self.step_v2::<true>(),
             Inner::Legacy(it) => it.next().map(Ok),
             Inner::Done => None,
         }

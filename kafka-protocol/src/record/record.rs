@@ -75,19 +75,41 @@ fn malformed(r: &Reader<'_>, why: &str) -> DecodeError {
     r.error(DecodeErrorKind::Records(why.to_owned()))
 }
 
-/// A varint length then that many bytes; a negative length is null (Java: `size < 0`).
+/// A varint length then that many bytes; a negative length is null (Java: `size < 0`). With
+/// `KEEP` off the bytes are checked and skipped, not sliced (always `None`).
 #[inline(always)]
-fn nullable_varint_bytes(r: &mut Reader<'_>) -> Result<Option<Bytes>, DecodeError> {
+fn nullable_varint_bytes<const KEEP: bool>(
+    r: &mut Reader<'_>,
+) -> Result<Option<Bytes>, DecodeError> {
     let len = r.varint()?;
     if len < 0 {
         return Ok(None);
     }
-    r.bytes(len as usize).map(Some)
+    if KEEP {
+        r.bytes(len as usize).map(Some)
+    } else {
+        r.slice(len as usize).map(|_| None)
+    }
 }
 
 /// Decodes one v2 record at the reader's position.
 #[inline(always)]
 pub(crate) fn decode_v2(r: &mut Reader<'_>, ctx: &V2Context) -> Result<Record, DecodeError> {
+    read_v2::<true>(r, ctx)
+}
+
+/// Checks one v2 record at the reader's position exactly as [`decode_v2`] does (same checks,
+/// same errors, same end position) without slicing its key, value and headers out: the
+/// returned record has them `None` and empty. For readers that only count records (a slice of
+/// shared bytes costs two atomic reference count updates, most of a small record's decode).
+#[inline(always)]
+pub(crate) fn check_v2(r: &mut Reader<'_>, ctx: &V2Context) -> Result<Record, DecodeError> {
+    read_v2::<false>(r, ctx)
+}
+
+/// [`decode_v2`] (`KEEP`) and [`check_v2`]: one reader, so that both always agree.
+#[inline(always)]
+fn read_v2<const KEEP: bool>(r: &mut Reader<'_>, ctx: &V2Context) -> Result<Record, DecodeError> {
     let len = r.varint()?;
     if len < 0 {
         return Err(malformed(r, "negative record length"));
@@ -106,8 +128,8 @@ pub(crate) fn decode_v2(r: &mut Reader<'_>, ctx: &V2Context) -> Result<Record, D
     let attributes = body.i8()?;
     let timestamp_delta = body.varlong()?;
     let offset_delta = body.varint()?;
-    let key = nullable_varint_bytes(body)?;
-    let value = nullable_varint_bytes(body)?;
+    let key = nullable_varint_bytes::<KEEP>(body)?;
+    let value = nullable_varint_bytes::<KEEP>(body)?;
     let count = body.varint()?;
     if count < 0 {
         // Java: "Found invalid number of record headers".
@@ -115,17 +137,24 @@ pub(crate) fn decode_v2(r: &mut Reader<'_>, ctx: &V2Context) -> Result<Record, D
     }
     let mut headers = Vec::new();
     if count > 0 {
-        // Each header takes at least two bytes: never reserve more than the input can hold.
-        headers.reserve((count as usize).min(body.remaining() / 2));
+        if KEEP {
+            // Each header takes at least two bytes: never reserve more than the input can hold.
+            headers.reserve((count as usize).min(body.remaining() / 2));
+        }
         for _ in 0..count {
             let klen = body.varint()?;
             if klen < 0 {
                 // Java: "Invalid negative header key size"; KIP-82 keys are non-null strings.
                 return Err(malformed(body, "negative header key length"));
             }
-            let key = body.bytes(klen as usize)?;
-            let value = nullable_varint_bytes(body)?;
-            headers.push(Header { key, value });
+            if KEEP {
+                let key = body.bytes(klen as usize)?;
+                let value = nullable_varint_bytes::<KEEP>(body)?;
+                headers.push(Header { key, value });
+            } else {
+                body.slice(klen as usize)?;
+                nullable_varint_bytes::<KEEP>(body)?;
+            }
         }
     }
     if body.position() != end {

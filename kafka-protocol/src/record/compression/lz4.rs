@@ -137,8 +137,14 @@ fn decompress_frame(
             continue;
         }
         let avail = block_max.min(room);
+        // The safe decoder writes into initialised memory only. Zeroing the block maximum
+        // (64 KiB to 4 MiB) for every block was most of the cost of small batches; the exact
+        // size, from a scan of the sequence lengths, is as much as the block writes. Anything
+        // the scan does not vouch for (a malformed block, more than fits) takes the old path,
+        // so errors stay those of the decoder.
+        let want = decoded_len(block, avail).unwrap_or(avail);
         let start = out.len();
-        out.resize(start + avail, 0);
+        out.resize(start + want, 0);
         let (prev, dest) = out.split_at_mut(start);
         let result = if independent {
             lz4_flex::block::decompress_into(block, dest)
@@ -162,6 +168,54 @@ fn decompress_frame(
         }
     }
     Ok(())
+}
+
+/// The size an LZ4 block decodes to, from its sequences (lz4_Block_format.md: a token whose
+/// high nibble is the literal length and low nibble the match length minus 4, each extended by
+/// bytes while they are 255; literals; a 2-byte offset, absent after the last literals), when
+/// the sequences parse to the end of the block and the size is at most `limit`. Neither
+/// offsets nor the end-of-block rules are checked: the decoder does that.
+fn decoded_len(block: &[u8], limit: usize) -> Option<usize> {
+    /// A length nibble and its extension bytes.
+    fn length(block: &[u8], i: &mut usize, nibble: u8) -> Option<usize> {
+        let mut len = usize::from(nibble);
+        if nibble == 15 {
+            loop {
+                let b = *block.get(*i)?;
+                *i += 1;
+                len += usize::from(b);
+                if b != 255 {
+                    return Some(len);
+                }
+            }
+        }
+        Some(len)
+    }
+    if block.is_empty() {
+        return None;
+    }
+    let (mut i, mut n) = (0usize, 0usize);
+    loop {
+        let token = *block.get(i)?;
+        i += 1;
+        let literals = length(block, &mut i, token >> 4)?;
+        i = i.checked_add(literals).filter(|&e| e <= block.len())?;
+        n += literals;
+        if n > limit {
+            return None;
+        }
+        if i == block.len() {
+            return Some(n);
+        }
+        i += 2;
+        if i > block.len() {
+            return None;
+        }
+        n += length(block, &mut i, token & 15)? + 4;
+        if n > limit {
+            return None;
+        }
+    }
 }
 
 /// Compresses `input` as one frame in Java's layout, with the broken header checksum of
@@ -237,6 +291,40 @@ mod tests {
             let framed = enc.finish().unwrap();
             assert_eq!(decompress(&framed, data.len()).unwrap(), data);
         }
+    }
+
+    #[test]
+    fn decoded_len_is_the_decoded_size() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for round in 0..400 {
+            // Runs of repeats (long matches), noise (long literals), and mixes of both.
+            let len = (next() % 70_000) as usize;
+            let data: Vec<u8> = (0..len)
+                .map(|i| match round % 4 {
+                    0 => (i / 300) as u8,
+                    1 => next() as u8,
+                    2 => (next() % 4) as u8,
+                    _ => (i % 7) as u8 ^ ((i / 5000) as u8),
+                })
+                .collect();
+            let block = lz4_flex::block::compress(&data);
+            assert_eq!(decoded_len(&block, usize::MAX), Some(len), "round {round}");
+            if len > 0 {
+                assert_eq!(decoded_len(&block, len - 1), None);
+            }
+            // A cut block never claims a size (the decoder then reports it).
+            let cut = &block[..block.len() / 2];
+            if let Some(n) = decoded_len(cut, usize::MAX) {
+                assert!(lz4_flex::block::decompress(cut, n).map_or(true, |d| d.len() == n));
+            }
+        }
+        assert_eq!(decoded_len(&[], 10), None);
     }
 
     #[test]

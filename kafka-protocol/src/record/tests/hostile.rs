@@ -73,10 +73,21 @@ fn drain(data: Bytes, opts: &DecodeOptions) -> Result<usize, crate::DecodeError>
                 }
             }
         }
+        // Checking without slicing (`check_rest`) must agree with iterating: same count, same
+        // error.
+        let (checked, check_error) = batch.records_with(opts)?.check_rest();
+        let mut iterated = 0;
         for r in batch.records_with(opts)? {
-            r?;
-            n += 1;
+            match r {
+                Ok(_) => iterated += 1,
+                Err(e) => {
+                    assert_eq!((checked, check_error), (iterated, Some(e.clone())));
+                    return Err(e);
+                }
+            }
         }
+        assert_eq!((checked, check_error), (iterated, None));
+        n += iterated;
     }
     Ok(n)
 }
