@@ -80,6 +80,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let stdin = std::io::stdin();
         let mut lock = stdin.lock();
         let mut line = Vec::new();
+        // One name for every record: each clones the pointer.
+        let topic: Arc<str> = args.topic.as_str().into();
         loop {
             line.clear();
             // Read on this thread: stdin is blocking, and records must be queued in order.
@@ -102,7 +104,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             };
             bytes += value.len() as u64;
             let mut rec = ProducerRecord {
-                topic: args.topic.clone(),
+                topic: topic.clone(),
                 partition: args.partition,
                 key,
                 value: Some(value),

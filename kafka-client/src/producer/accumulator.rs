@@ -144,7 +144,12 @@ pub enum ProducerIdNeed {
 #[derive(Debug)]
 pub struct Accumulator<T> {
     cfg: AccumulatorConfig,
-    parts: FastMap<TopicPartition, PartState<T>>,
+    /// Every partition appended to, in order of first use (never removed), found by `index`;
+    /// `last` is the one of the previous append, which the next is most likely to use again:
+    /// comparing its key (an `Arc` pointer and a number) spares hashing the topic name.
+    parts: Vec<(TopicPartition, PartState<T>)>,
+    index: FastMap<TopicPartition, usize>,
+    last: usize,
     in_flight: FastMap<u64, ProducerBatch<T>>,
     /// Ids of all batches not yet finished (for flush).
     pending: BTreeSet<u64>,
@@ -165,7 +170,9 @@ impl<T> Accumulator<T> {
         };
         Self {
             cfg,
-            parts: FastMap::default(),
+            parts: Vec::new(),
+            index: FastMap::default(),
+            last: 0,
             in_flight: FastMap::default(),
             pending: BTreeSet::new(),
             next_batch_id: 0,
@@ -208,7 +215,7 @@ impl<T> Accumulator<T> {
     /// Makes every batch existing now ready at once (flush and close ignore `linger.ms`), and
     /// closes open batches so that later records go to new ones.
     pub fn begin_flush(&mut self) -> u64 {
-        for p in self.parts.values_mut() {
+        for (_, p) in self.parts.iter_mut() {
             if let Some(b) = p.queue.back_mut() {
                 b.closed = true;
             }
@@ -230,10 +237,9 @@ impl<T> Accumulator<T> {
         token: T,
         now: Instant,
     ) -> Result<()> {
-        let part = match self.parts.get_mut(tp) {
-            Some(p) => p,
-            None => self.parts.entry(tp.clone()).or_default(),
-        };
+        let slot = self.slot(tp);
+        self.last = slot;
+        let part = &mut self.parts[slot].1;
         let token = match part.queue.back_mut() {
             Some(b) if !b.closed => {
                 match b.try_append(timestamp, key, value, headers, memory, token)? {
@@ -280,6 +286,7 @@ impl<T> Accumulator<T> {
         let cfg = &self.cfg;
         let producer = self.producer;
         for (tp, part) in self.parts.iter_mut() {
+            let tp = &*tp;
             let Some(front) = part.queue.front() else {
                 continue;
             };
@@ -349,7 +356,8 @@ impl<T> Accumulator<T> {
         let Some(mut batch) = self.in_flight.remove(&batch_id) else {
             return Vec::new();
         };
-        if let Some(p) = self.parts.get_mut(&batch.tp) {
+        if let Some(&i) = self.index.get(&batch.tp) {
+            let p = &mut self.parts[i].1;
             p.in_flight = p.in_flight.saturating_sub(1);
         }
         let error = match outcome {
@@ -419,9 +427,9 @@ impl<T> Accumulator<T> {
         let lower = |b: &ProducerBatch<T>| b.tp == batch.tp && b.sequence.is_some_and(|s| s < seq);
         self.in_flight.values().any(lower)
             || self
-                .parts
+                .index
                 .get(&batch.tp)
-                .is_some_and(|p| p.queue.iter().any(lower))
+                .is_some_and(|&i| self.parts[i].1.queue.iter().any(lower))
     }
 
     fn requeue(&mut self, batch: ProducerBatch<T>, now: Instant) {
@@ -431,7 +439,8 @@ impl<T> Accumulator<T> {
             .retry_backoff
             .saturating_mul(1 << exp)
             .min(self.cfg.retry_backoff_max.max(self.cfg.retry_backoff));
-        let part = self.parts.entry(batch.tp.clone()).or_default();
+        let slot = self.slot(&batch.tp);
+        let part = &mut self.parts[slot].1;
         part.backoff_until = Some(now + wait);
         // Keep the queue in sequence order: before the first batch that has no sequence yet or
         // a higher one.
@@ -486,7 +495,7 @@ impl<T> Accumulator<T> {
         debug_assert!(self.in_flight.is_empty() || self.producer.0 < 0);
         self.producer = (producer_id, epoch);
         self.need = ProducerIdNeed::None;
-        for p in self.parts.values_mut() {
+        for (_, p) in self.parts.iter_mut() {
             p.next_sequence = 0;
             for b in p.queue.iter_mut() {
                 b.sequence = None;
@@ -499,7 +508,7 @@ impl<T> Accumulator<T> {
     pub fn expire(&mut self, now: Instant) -> Vec<Completion<T>> {
         let timeout = self.cfg.delivery_timeout;
         let mut expired = Vec::new();
-        for p in self.parts.values_mut() {
+        for (_, p) in self.parts.iter_mut() {
             while p
                 .queue
                 .front()
@@ -526,8 +535,8 @@ impl<T> Accumulator<T> {
     pub fn abort_waiting(&mut self, err: &KafkaError) -> Vec<Completion<T>> {
         let batches: Vec<ProducerBatch<T>> = self
             .parts
-            .values_mut()
-            .flat_map(|p| p.queue.drain(..))
+            .iter_mut()
+            .flat_map(|(_, p)| p.queue.drain(..))
             .collect();
         batches
             .into_iter()
@@ -539,7 +548,7 @@ impl<T> Accumulator<T> {
     pub fn poll_timeout(&self) -> Option<Instant> {
         let mut next: Option<Instant> = None;
         let mut consider = |t: Instant| next = Some(next.map_or(t, |n| n.min(t)));
-        for p in self.parts.values() {
+        for (_, p) in self.parts.iter() {
             let Some(front) = p.queue.front() else {
                 continue;
             };
@@ -560,6 +569,20 @@ impl<T> Accumulator<T> {
             .iter()
             .filter(|(_, p)| !p.queue.is_empty())
             .map(|(tp, _)| tp)
+    }
+
+    /// The position of `tp` in `parts`, added if new.
+    fn slot(&mut self, tp: &TopicPartition) -> usize {
+        if self.parts.get(self.last).is_some_and(|(k, _)| k == tp) {
+            return self.last;
+        }
+        if let Some(&i) = self.index.get(tp) {
+            return i;
+        }
+        let i = self.parts.len();
+        self.parts.push((tp.clone(), PartState::default()));
+        self.index.insert(tp.clone(), i);
+        i
     }
 }
 

@@ -64,9 +64,6 @@ struct Inner {
     shared: Arc<Mutex<Shared>>,
     /// Wakes the I/O task when a send opened a batch.
     wake: Arc<tokio::sync::Notify>,
-    /// The last topic sent to, with the cluster generation it was looked up at: most producers
-    /// send to one topic, and this spares the metadata lock and map per record.
-    last_topic: Mutex<Option<(u64, Arc<TopicInfo>)>>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -128,7 +125,6 @@ impl Producer {
                 partitioner,
                 shared,
                 wake,
-                last_topic: Mutex::new(None),
             }),
         })
     }
@@ -165,8 +161,6 @@ impl Producer {
 
     async fn enqueue(&self, record: ProducerRecord, notify: Notify) -> Result<()> {
         let cfg = &self.inner.config;
-        // Taken only where a wait may begin: a clock read per record is measurable.
-        let mut start: Option<Instant> = None;
         let size = record.estimated_size();
         if size + BATCH_OVERHEAD > cfg.max_request_size {
             return Err(KafkaError::RecordTooLarge {
@@ -182,6 +176,53 @@ impl Producer {
                 property: "buffer.memory",
             });
         }
+        let permits = u32::try_from(size).unwrap_or(u32::MAX);
+        // Fast path: the topic of the previous send, buffer memory free, no custom partitioner.
+        // One lock for the lookup and the append, no timer, no clock read but the record's.
+        let (record, notify) = if self.inner.partitioner.is_none() {
+            let generation = self.inner.client.cluster_generation();
+            let now = sender::lock(&self.inner.shared).try_append_now(
+                record,
+                notify,
+                generation,
+                &self.inner.memory,
+                permits,
+                cfg.partitioner_ignore_keys,
+            );
+            match now {
+                sender::AppendNow::Appended { opened } => {
+                    if opened {
+                        self.inner.wake.notify_one();
+                    }
+                    // The fast path never suspends: counting against tokio's cooperative
+                    // budget lets a tight send loop yield now and then, so that on a
+                    // current-thread runtime the I/O task sends while the buffer fills.
+                    tokio::task::consume_budget().await;
+                    return Ok(());
+                }
+                sender::AppendNow::Failed(e) => return Err(e),
+                sender::AppendNow::Later(record, notify) => (record, notify),
+            }
+        } else {
+            (record, notify)
+        };
+        // Boxed: the slow path's state (metadata and memory waits) would otherwise make every
+        // send's future larger, and futures are moved by value when awaited.
+        Box::pin(self.enqueue_slow(record, notify, size, permits)).await
+    }
+
+    /// `send` when the fast path could not append: the topic may need metadata, buffer memory
+    /// may need waiting for (both up to `max.block.ms`), or a custom partitioner chooses.
+    async fn enqueue_slow(
+        &self,
+        record: ProducerRecord,
+        notify: Notify,
+        size: usize,
+        permits: u32,
+    ) -> Result<()> {
+        let cfg = &self.inner.config;
+        // Taken only where a wait may begin: a clock read per record is measurable.
+        let mut start: Option<Instant> = None;
         let topic = self.topic(&record.topic, cfg.max_block, &mut start).await?;
         let partition = match record.partition {
             Some(p) => {
@@ -204,15 +245,10 @@ impl Producer {
                     _ => None,
                 }),
         };
-        let permits = u32::try_from(size).unwrap_or(u32::MAX);
-        // Fast path without a timer: `timeout` alone costs a runtime-handle clone per record,
-        // and memory is free most of the time.
         match self.inner.memory.try_acquire_many(permits) {
             Ok(p) => {
                 p.forget();
-                // The fast path never suspends: counting against tokio's cooperative budget
-                // lets a tight send loop yield now and then, so that on a current-thread
-                // runtime the I/O task sends while the buffer fills.
+                // As on the fast path: a loop of sends that never wait must still yield.
                 tokio::task::consume_budget().await;
             }
             Err(tokio::sync::TryAcquireError::Closed) => return Err(KafkaError::Closed),
@@ -228,9 +264,7 @@ impl Producer {
                 let chunk = u32::try_from(cfg.buffer_memory.min(Semaphore::MAX_PERMITS) / 16)
                     .unwrap_or(u32::MAX)
                     .max(permits);
-                // Boxed for the same reason as the metadata wait in `topic`.
-                let wait = Box::pin(tokio::time::timeout(left, memory.acquire_many_owned(chunk)));
-                match wait.await {
+                match tokio::time::timeout(left, memory.acquire_many_owned(chunk)).await {
                     Ok(Ok(p)) => {
                         p.forget();
                         self.inner.memory.add_permits((chunk - permits) as usize);
@@ -272,24 +306,13 @@ impl Producer {
 
     async fn topic(
         &self,
-        name: &str,
+        name: &Arc<str>,
         timeout: Duration,
         start: &mut Option<Instant>,
     ) -> Result<Arc<TopicInfo>> {
         let client = &self.inner.client;
+        // Read before the snapshot (see `cluster_generation`).
         let generation = client.cluster_generation();
-        {
-            let last = self
-                .inner
-                .last_topic
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
-            if let Some((g, t)) = &*last {
-                if *g == generation && t.name == name {
-                    return Ok(t.clone());
-                }
-            }
-        }
         // Known topic with all leaders, without touching the refresh machinery.
         let found = client
             .cluster()
@@ -300,16 +323,10 @@ impl Producer {
             Some(t) => t,
             None => {
                 start.get_or_insert_with(Instant::now);
-                // Boxed: the wait's state would otherwise make every send's future larger,
-                // and futures are moved by value when awaited.
                 Box::pin(client.topic(name, timeout)).await?
             }
         };
-        *self
-            .inner
-            .last_topic
-            .lock()
-            .unwrap_or_else(|e| e.into_inner()) = Some((generation, topic.clone()));
+        sender::lock(&self.inner.shared).remember_topic(generation, name.clone(), topic.clone());
         Ok(topic)
     }
 

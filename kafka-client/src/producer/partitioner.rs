@@ -30,6 +30,10 @@ pub fn keyed_partition(topic: &TopicInfo, key: &[u8]) -> i32 {
 pub struct StickyPartitioner {
     batch_size: usize,
     topics: FastMap<String, Sticky>,
+    /// The topic of the previous call with its state, kept out of `topics` while here: a
+    /// producer mostly sends to one topic, and comparing the name costs less than hashing it
+    /// (twice per record: `partition` and `on_append`).
+    hot: Option<(String, Sticky)>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -44,31 +48,49 @@ impl StickyPartitioner {
         Self {
             batch_size: batch_size.max(1),
             topics: FastMap::default(),
+            hot: None,
         }
+    }
+
+    /// The state of topic `name`, made the hot one.
+    fn state(&mut self, name: &str) -> Option<&mut Sticky> {
+        if self.hot.as_ref().is_some_and(|(n, _)| n == name) {
+            return self.hot.as_mut().map(|(_, s)| s);
+        }
+        let entry = self.topics.remove_entry(name)?;
+        if let Some((n, s)) = self.hot.replace(entry) {
+            self.topics.insert(n, s);
+        }
+        self.hot.as_mut().map(|(_, s)| s)
     }
 
     /// The current sticky partition of `topic`, choosing one if there is none.
     pub fn partition(&mut self, topic: &TopicInfo) -> i32 {
-        if let Some(s) = self.topics.get(&topic.name) {
+        if let Some(s) = self.state(&topic.name) {
             if (s.partition as usize) < topic.partitions.len() {
                 return s.partition;
             }
         }
         let p = Self::pick(topic, None);
-        self.topics.insert(
-            topic.name.clone(),
-            Sticky {
-                partition: p,
-                produced: 0,
-            },
-        );
+        let fresh = Sticky {
+            partition: p,
+            produced: 0,
+        };
+        match self.state(&topic.name) {
+            Some(s) => *s = fresh,
+            None => {
+                if let Some((n, s)) = self.hot.replace((topic.name.clone(), fresh)) {
+                    self.topics.insert(n, s);
+                }
+            }
+        }
         p
     }
 
     /// Records `bytes` appended to `partition` of `topic`; moves on after `batch.size`.
     pub fn on_append(&mut self, topic: &TopicInfo, partition: i32, bytes: usize) {
         let batch_size = self.batch_size;
-        let Some(s) = self.topics.get_mut(&topic.name) else {
+        let Some(s) = self.state(&topic.name) else {
             return;
         };
         if s.partition != partition {
@@ -153,5 +175,23 @@ mod tests {
             s.on_append(&t, p, 100);
         }
         assert_eq!(seen.len(), 3, "{seen:?}");
+    }
+
+    #[test]
+    fn each_topic_keeps_its_own_sticky_state() {
+        let mut a = topic(8, &[]);
+        a.name = "a".into();
+        let mut b = topic(8, &[]);
+        b.name = "b".into();
+        let mut s = StickyPartitioner::new(100);
+        let pa = s.partition(&a);
+        s.on_append(&a, pa, 60);
+        let pb = s.partition(&b);
+        s.on_append(&b, pb, 60);
+        // Back to `a`: the 60 bytes counted before `b` was used still count.
+        assert_eq!(s.partition(&a), pa);
+        s.on_append(&a, pa, 60);
+        assert_ne!(s.partition(&a), pa, "a moved after 120 bytes");
+        assert_eq!(s.partition(&b), pb, "b has 60 bytes only");
     }
 }

@@ -8,8 +8,12 @@ use kafka_protocol::record::Header;
 /// A record to produce.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProducerRecord {
-    /// Topic.
-    pub topic: String,
+    /// Topic. An `Arc<str>` so that a producer sending many records to one topic clones a
+    /// pointer per record rather than the name (the role of a topic handle in librdkafka, or
+    /// of the shared `String` reference in Java's `ProducerRecord`): keep one `Arc<str>` per
+    /// topic and clone it. The producer also recognises the topic of its previous record by
+    /// this pointer before comparing names.
+    pub topic: Arc<str>,
     /// A fixed partition, or `None` to let the partitioner choose.
     pub partition: Option<i32>,
     /// Key (`None` is a null key, distinct from an empty one).
@@ -24,7 +28,7 @@ pub struct ProducerRecord {
 
 impl ProducerRecord {
     /// A record with a value and no key.
-    pub fn new(topic: impl Into<String>, value: impl Into<Bytes>) -> Self {
+    pub fn new(topic: impl Into<Arc<str>>, value: impl Into<Bytes>) -> Self {
         Self {
             topic: topic.into(),
             value: Some(value.into()),

@@ -24,7 +24,7 @@ use super::accumulator::{
 };
 use super::batch::TopicPartition;
 use super::fast_hash::FastMap;
-use super::partitioner::StickyPartitioner;
+use super::partitioner::{keyed_partition, StickyPartitioner};
 use super::record::{ProducerRecord, RecordMetadata};
 use crate::client::Client;
 use crate::config::{Acks, ProducerConfig};
@@ -65,6 +65,10 @@ pub(crate) struct Shared {
     /// The topic of the previous append and its name as kept in `topic_ids`: the same
     /// `TopicInfo` (by pointer) needs no lookup by name.
     last_topic: Option<(Arc<TopicInfo>, Arc<str>)>,
+    /// The topic `send` last looked up: the cluster generation of the lookup, the name the
+    /// record carried, and the metadata. A send to the same name while the generation holds
+    /// takes the fast path ([`try_append_now`](Self::try_append_now)).
+    sent_topic: Option<(u64, Arc<str>, Arc<TopicInfo>)>,
     /// Set by close (or when every handle is gone): later sends fail.
     closing: bool,
     /// Wall clock at `clock_at`: record timestamps come from the monotonic reading `send`
@@ -72,6 +76,16 @@ pub(crate) struct Shared {
     /// read per record.
     clock_ms: i64,
     clock_at: Instant,
+}
+
+/// What [`Shared::try_append_now`] did.
+pub(crate) enum AppendNow {
+    /// Appended; `opened` when a new batch was opened (the I/O task must look again).
+    Appended { opened: bool },
+    /// Not appended, for this reason (the memory is given back).
+    Failed(KafkaError),
+    /// Not tried: the slow path must wait or look something up first.
+    Later(ProducerRecord, Notify),
 }
 
 /// How long record timestamps may be derived from the monotonic clock before the wall clock is
@@ -95,9 +109,79 @@ impl Shared {
             sticky: StickyPartitioner::new(config.batch_size),
             topic_ids: FastMap::default(),
             last_topic: None,
+            sent_topic: None,
             closing: false,
             clock_ms: now_ms(),
             clock_at: Instant::now(),
+        }
+    }
+
+    /// Remembers `topic`, looked up by `name` at cluster `generation`, for the fast path.
+    pub(crate) fn remember_topic(
+        &mut self,
+        generation: u64,
+        name: Arc<str>,
+        topic: Arc<TopicInfo>,
+    ) {
+        self.sent_topic = Some((generation, name, topic));
+    }
+
+    /// `send` without waiting, under the one lock it takes: appends `record` when its topic is
+    /// the one `send` last looked up (and the metadata has not changed since, `generation`),
+    /// its partition follows from the record alone (given and valid, keyed, or sticky), and
+    /// `memory` has `permits` free. Anything else hands the record back for the slow path.
+    pub(crate) fn try_append_now(
+        &mut self,
+        record: ProducerRecord,
+        notify: Notify,
+        generation: u64,
+        memory: &Semaphore,
+        permits: u32,
+        ignore_keys: bool,
+    ) -> AppendNow {
+        // Taken out and put back rather than cloned: no reference count traffic per record.
+        let cached = match self.sent_topic.take() {
+            Some(c)
+                if c.0 == generation
+                    && (Arc::ptr_eq(&c.1, &record.topic) || *c.1 == *record.topic) =>
+            {
+                c
+            }
+            other => {
+                self.sent_topic = other;
+                return AppendNow::Later(record, notify);
+            }
+        };
+        let topic = &cached.2;
+        let partition = match (record.partition, &record.key) {
+            (Some(p), _) if p >= 0 && (p as usize) < topic.partitions.len() => Some(p),
+            // The slow path reports the error.
+            (Some(_), _) => None,
+            (None, Some(k)) if !ignore_keys => Some(keyed_partition(topic, k)),
+            (None, _) => None,
+        };
+        let invalid_partition = record.partition.is_some() && partition.is_none();
+        if invalid_partition
+            || memory
+                .try_acquire_many(permits)
+                .map(|p| p.forget())
+                .is_err()
+        {
+            self.sent_topic = Some(cached);
+            return AppendNow::Later(record, notify);
+        }
+        let token = Token {
+            notify,
+            memory: permits,
+        };
+        let appended = self.append(&cached.2, partition, record, token, Instant::now());
+        self.sent_topic = Some(cached);
+        match appended {
+            Ok(opened) => AppendNow::Appended { opened },
+            Err((e, permits)) => {
+                memory.add_permits(permits as usize);
+                AppendNow::Failed(e)
+            }
         }
     }
 
