@@ -295,7 +295,7 @@ impl Client {
                     (Some(ts), _) => Some(
                         ts.iter()
                             .map(|t| MetadataRequestTopic {
-                                name: Some(t.clone()),
+                                name: Some(t.clone().into()),
                                 ..Default::default()
                             })
                             .collect(),

@@ -24,15 +24,15 @@ fn metadata_response() -> Bytes {
     let brokers = (1..=3)
         .map(|id| metadata_response::MetadataResponseBroker {
             node_id: id,
-            host: format!("broker-{id}.kafka.internal"),
+            host: format!("broker-{id}.kafka.internal").into(),
             port: 9092,
-            rack: Some(format!("rack-{id}")),
+            rack: Some(format!("rack-{id}").into()),
             ..Default::default()
         })
         .collect();
     let topics = (0..10)
         .map(|t| metadata_response::MetadataResponseTopic {
-            name: Some(format!("orders-events-{t}")),
+            name: Some(format!("orders-events-{t}").into()),
             topic_id: Uuid::from_halves(t, t * 7 + 1),
             partitions: (0..100)
                 .map(|p| metadata_response::MetadataResponsePartition {
@@ -90,7 +90,7 @@ fn fetch_response() -> Bytes {
         session_id: 42,
         responses: (0..5)
             .map(|t| fetch_response::FetchableTopicResponse {
-                topic: format!("events-{t}"),
+                topic: format!("events-{t}").into(),
                 partitions: (0..10)
                     .map(|p| fetch_response::PartitionData {
                         partition_index: p,

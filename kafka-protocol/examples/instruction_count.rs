@@ -19,7 +19,7 @@ use upstream_kafka_protocol::protocol::{Decodable as _, Encodable as _};
 fn metadata() -> Bytes {
     let topics = (0..10)
         .map(|t| metadata_response::MetadataResponseTopic {
-            name: Some(format!("orders-events-{t}")),
+            name: Some(format!("orders-events-{t}").into()),
             topic_id: Uuid::from_halves(t, t * 7 + 1),
             partitions: (0..100)
                 .map(|p| metadata_response::MetadataResponsePartition {
@@ -68,7 +68,7 @@ fn fetch() -> Bytes {
         session_id: 42,
         responses: (0..5)
             .map(|t| fetch_response::FetchableTopicResponse {
-                topic: format!("events-{t}"),
+                topic: format!("events-{t}").into(),
                 partitions: (0..10)
                     .map(|p| fetch_response::PartitionData {
                         partition_index: p,

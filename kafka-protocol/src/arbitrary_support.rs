@@ -9,7 +9,7 @@
 use arbitrary::{Result, Unstructured};
 use bytes::Bytes;
 
-use crate::codec::RawTaggedField;
+use crate::codec::{KafkaString, RawTaggedField, UnknownTaggedFields};
 
 /// A value that can be drawn at random for a given protocol version.
 pub trait ArbitraryVersioned: Sized {
@@ -18,7 +18,7 @@ pub trait ArbitraryVersioned: Sized {
 }
 
 /// A short string, sometimes with multi-byte characters.
-pub fn arbitrary_string(u: &mut Unstructured<'_>) -> Result<String> {
+pub fn arbitrary_string(u: &mut Unstructured<'_>) -> Result<KafkaString> {
     const PIECES: &[&str] = &[
         "a", "b", "topic", "-", "_", ".", "é", "中", "🦀", "0", "Z", " ",
     ];
@@ -27,7 +27,7 @@ pub fn arbitrary_string(u: &mut Unstructured<'_>) -> Result<String> {
     for _ in 0..n {
         s.push_str(u.choose(PIECES)?);
     }
-    Ok(s)
+    Ok(s.into())
 }
 
 /// A short byte string.
@@ -47,9 +47,9 @@ pub fn arbitrary_f64(u: &mut Unstructured<'_>) -> Result<f64> {
 }
 
 /// Zero to two tagged fields with tags far above the known ones, ascending.
-pub fn arbitrary_unknown_tagged_fields(u: &mut Unstructured<'_>) -> Result<Vec<RawTaggedField>> {
+pub fn arbitrary_unknown_tagged_fields(u: &mut Unstructured<'_>) -> Result<UnknownTaggedFields> {
     let n = u.int_in_range(0..=2u32)?;
-    let mut out = Vec::new();
+    let mut out = UnknownTaggedFields::new();
     let mut tag = 1000;
     for _ in 0..n {
         tag += u.int_in_range(1..=50u32)?;

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 
 use crate::api_key::ApiInfo;
-use crate::codec::Reader;
+use crate::codec::{KafkaString, Reader};
 use crate::error::{DecodeError, DecodeErrorKind, EncodeError};
 use crate::generated::{RequestHeader, ResponseHeader};
 use crate::message::{Message, Request};
@@ -103,7 +103,7 @@ pub fn encode_request<R: Request>(
         request_api_key: R::API_KEY.0,
         request_api_version: version,
         correlation_id,
-        client_id: client_id.map(str::to_owned),
+        client_id: client_id.map(KafkaString::from),
         ..Default::default()
     };
     let header_version = R::API_KEY.request_header_version(version);

@@ -78,7 +78,7 @@ pub fn fetch_inputs(blob: &Bytes) -> Vec<Vec<u8>> {
                 topic: if version < 13 {
                     "t".into()
                 } else {
-                    String::new()
+                    Default::default()
                 },
                 topic_id: TOPIC_ID,
                 partitions: vec![PartitionData {

@@ -135,7 +135,14 @@ async fn list(client: &Client, json: bool) -> anyhow::Result<ExitCode> {
         match client.send_to(b, &ListGroupsRequest::default()).await {
             Ok(r) if r.error_code == 0 => {
                 for g in r.groups {
-                    groups.insert(g.group_id, (g.group_type, g.group_state, g.protocol_type));
+                    groups.insert(
+                        g.group_id.into(),
+                        (
+                            g.group_type.into(),
+                            g.group_state.into(),
+                            g.protocol_type.into(),
+                        ),
+                    );
                 }
             }
             Ok(r) => {
@@ -197,22 +204,22 @@ async fn describe_group(
     if conn.version_of::<ConsumerGroupDescribeRequest>().is_ok() {
         let r = conn
             .send(&ConsumerGroupDescribeRequest {
-                group_ids: vec![group.to_owned()],
+                group_ids: vec![group.into()],
                 ..Default::default()
             })
             .await?;
         if let Some(g) = r.groups.into_iter().next() {
             if g.error_code == 0 {
                 return Ok(Some(Described {
-                    state: g.group_state,
+                    state: g.group_state.into(),
                     protocol: format!("consumer ({})", g.assignor_name),
                     members: g
                         .members
                         .into_iter()
                         .map(|m| Member {
-                            id: m.member_id,
-                            client_id: m.client_id,
-                            host: m.client_host,
+                            id: m.member_id.into(),
+                            client_id: m.client_id.into(),
+                            host: m.client_host.into(),
                             assignment: m
                                 .assignment
                                 .topic_partitions
@@ -231,7 +238,7 @@ async fn describe_group(
     }
     let r = conn
         .send(&DescribeGroupsRequest {
-            groups: vec![group.to_owned()],
+            groups: vec![group.into()],
             ..Default::default()
         })
         .await?;
@@ -248,7 +255,7 @@ async fn describe_group(
     }
     let consumer = g.protocol_type == "consumer";
     Ok(Some(Described {
-        state: g.group_state,
+        state: g.group_state.into(),
         protocol: if g.protocol_data.is_empty() {
             "classic".into()
         } else {
@@ -263,9 +270,9 @@ async fn describe_group(
                 } else {
                     Vec::new()
                 },
-                id: m.member_id,
-                client_id: m.client_id,
-                host: m.client_host,
+                id: m.member_id.into(),
+                client_id: m.client_id.into(),
+                host: m.client_host.into(),
             })
             .collect(),
     }))
@@ -284,7 +291,7 @@ async fn committed(
     let req = if v >= 8 {
         OffsetFetchRequest {
             groups: vec![OffsetFetchRequestGroup {
-                group_id: group.to_owned(),
+                group_id: group.into(),
                 topics: None,
                 ..Default::default()
             }],
@@ -292,7 +299,7 @@ async fn committed(
         }
     } else {
         OffsetFetchRequest {
-            group_id: group.to_owned(),
+            group_id: group.into(),
             topics: None,
             ..Default::default()
         }
@@ -519,7 +526,7 @@ async fn delete(client: &Client, groups: &[String]) -> anyhow::Result<ExitCode> 
             .send_to(
                 node,
                 &DeleteGroupsRequest {
-                    groups_names: vec![g.clone()],
+                    groups_names: vec![g.clone().into()],
                     ..Default::default()
                 },
             )

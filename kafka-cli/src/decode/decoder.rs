@@ -125,7 +125,7 @@ pub struct FrameDecoder {
     tree: DebugTree,
     records: Vec<RecordSet>,
     blobs: Vec<Bytes>,
-    client_id: Option<String>,
+    client_id: Option<kafka_protocol::codec::KafkaString>,
     error: Option<FrameError>,
     opts: DecodeOptions,
     count_only: bool,

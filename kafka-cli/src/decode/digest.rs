@@ -165,7 +165,13 @@ impl Digest {
                 self.error(m.error_code);
             }
             BodyRef::Request(RequestBody::Produce(p)) => {
-                self.transactional_id.clone_from(&p.transactional_id);
+                match (&mut self.transactional_id, &p.transactional_id) {
+                    (Some(mine), Some(theirs)) => {
+                        mine.clear();
+                        mine.push_str(theirs);
+                    }
+                    (mine, theirs) => *mine = theirs.as_deref().map(String::from),
+                }
                 for t in &p.topic_data {
                     if let Some(slot) = self.typed_topic(Some(&t.name), t.topic_id, names) {
                         for part in &t.partition_data {

@@ -102,9 +102,9 @@ impl AlterConfigOp {
             Self::Subtract(k, v) => (k, 3, Some(v.clone())),
         };
         AlterableConfig {
-            name: name.clone(),
+            name: name.clone().into(),
             config_operation: op,
-            value,
+            value: value.map(Into::into),
             ..Default::default()
         }
     }
@@ -121,8 +121,8 @@ impl Admin {
         let req = DescribeConfigsRequest {
             resources: vec![DescribeConfigsResource {
                 resource_type: rtype,
-                resource_name: rname.clone(),
-                configuration_keys: keys.map(|ks| ks.iter().map(|k| (*k).to_owned()).collect()),
+                resource_name: rname.clone().into(),
+                configuration_keys: keys.map(|ks| ks.iter().map(|&k| k.into()).collect()),
                 ..Default::default()
             }],
             ..Default::default()
@@ -146,8 +146,8 @@ impl Admin {
         Ok(r.configs
             .into_iter()
             .map(|c| ConfigEntry {
-                name: c.name,
-                value: c.value,
+                name: c.name.to_string(),
+                value: c.value.map(Into::into),
                 source: ConfigSource::from_wire(c.config_source),
                 read_only: c.read_only,
                 is_sensitive: c.is_sensitive,
@@ -165,7 +165,7 @@ impl Admin {
         let req = IncrementalAlterConfigsRequest {
             resources: vec![AlterConfigsResource {
                 resource_type: rtype,
-                resource_name: rname.clone(),
+                resource_name: rname.clone().into(),
                 configs: ops.iter().map(AlterConfigOp::wire).collect(),
                 ..Default::default()
             }],

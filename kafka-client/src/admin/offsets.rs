@@ -84,7 +84,7 @@ impl Admin {
                         &ListOffsetsRequest {
                             replica_id: -1,
                             topics: vec![ListOffsetsTopic {
-                                name: topic.to_owned(),
+                                name: topic.into(),
                                 partitions: parts,
                                 ..Default::default()
                             }],
@@ -155,7 +155,7 @@ impl Admin {
                         leader,
                         &DeleteRecordsRequest {
                             topics: vec![DeleteRecordsTopic {
-                                name: topic.to_owned(),
+                                name: topic.into(),
                                 partitions: parts,
                                 ..Default::default()
                             }],

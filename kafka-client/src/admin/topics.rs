@@ -81,15 +81,15 @@ impl Admin {
             topics: topics
                 .iter()
                 .map(|t| CreatableTopic {
-                    name: t.name.clone(),
+                    name: t.name.clone().into(),
                     num_partitions: t.partitions,
                     replication_factor: t.replication_factor,
                     configs: t
                         .configs
                         .iter()
                         .map(|(k, v)| CreatableTopicConfig {
-                            name: k.clone(),
-                            value: Some(v.clone()),
+                            name: k.clone().into(),
+                            value: Some(v.clone().into()),
                             ..Default::default()
                         })
                         .collect(),
@@ -144,7 +144,7 @@ impl Admin {
                             topics: names
                                 .iter()
                                 .map(|n| DeleteTopicState {
-                                    name: Some((*n).to_owned()),
+                                    name: Some((*n).into()),
                                     ..Default::default()
                                 })
                                 .collect(),
@@ -153,7 +153,7 @@ impl Admin {
                         }
                     } else {
                         DeleteTopicsRequest {
-                            topic_names: names.iter().map(|n| (*n).to_owned()).collect(),
+                            topic_names: names.iter().map(|&n| n.into()).collect(),
                             timeout_ms,
                             ..Default::default()
                         }
@@ -243,7 +243,7 @@ impl Admin {
         let timeout_ms = self.timeout_ms();
         let req = CreatePartitionsRequest {
             topics: vec![CreatePartitionsTopic {
-                name: topic.to_owned(),
+                name: topic.into(),
                 count: total,
                 assignments: None,
                 ..Default::default()
@@ -275,16 +275,16 @@ impl Admin {
             "describe cluster".into()
         })?;
         Ok(ClusterDescription {
-            cluster_id: resp.cluster_id,
+            cluster_id: resp.cluster_id.to_string(),
             controller_id: resp.controller_id,
             brokers: resp
                 .brokers
                 .into_iter()
                 .map(|b| BrokerInfo {
                     node_id: b.broker_id,
-                    host: b.host,
+                    host: b.host.to_string(),
                     port: b.port,
-                    rack: b.rack,
+                    rack: b.rack.map(Into::into),
                 })
                 .collect(),
         })

@@ -47,7 +47,7 @@ pub(crate) fn build(
         topics: topics
             .into_iter()
             .map(|(name, partitions)| ListOffsetsTopic {
-                name: name.to_owned(),
+                name: name.into(),
                 partitions,
                 ..Default::default()
             })

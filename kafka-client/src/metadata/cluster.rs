@@ -126,9 +126,9 @@ impl Cluster {
                     b.node_id,
                     BrokerInfo {
                         node_id: b.node_id,
-                        host: b.host.clone(),
+                        host: b.host.to_string(),
                         port: b.port,
-                        rack: b.rack.clone(),
+                        rack: b.rack.as_deref().map(Into::into),
                     },
                 )
             })
@@ -143,13 +143,13 @@ impl Cluster {
             let Some(name) = t.name.clone() else { continue };
             let code = ErrorCode(t.error_code);
             if !code.is_ok() {
-                topic_errors.insert(name.clone(), code);
+                topic_errors.insert(name.to_string(), code);
                 if code != ErrorCode::LEADER_NOT_AVAILABLE || t.partitions.is_empty() {
-                    topics.remove(&name);
+                    topics.remove(name.as_str());
                     continue;
                 }
             }
-            let old = self.topics.get(&name);
+            let old = self.topics.get(name.as_str());
             let mut partitions: Vec<PartitionInfo> = t
                 .partitions
                 .iter()
@@ -177,9 +177,9 @@ impl Cluster {
                 .collect();
             partitions.sort_by_key(|p| p.partition);
             topics.insert(
-                name.clone(),
+                name.to_string(),
                 Arc::new(TopicInfo {
-                    name,
+                    name: name.to_string(),
                     id: t.topic_id,
                     is_internal: t.is_internal,
                     partitions,
@@ -187,7 +187,7 @@ impl Cluster {
             );
         }
         Cluster {
-            cluster_id: resp.cluster_id.clone(),
+            cluster_id: resp.cluster_id.as_deref().map(Into::into),
             controller_id: resp.controller_id,
             brokers,
             topics,

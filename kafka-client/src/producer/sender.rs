@@ -488,7 +488,7 @@ impl Sender {
                             }
                             Ok(PartitionOutcome {
                                 error_code: p.error_code,
-                                error_message: p.error_message.clone(),
+                                error_message: p.error_message.as_deref().map(Into::into),
                                 base_offset: p.base_offset,
                                 log_append_time: p.log_append_time_ms,
                             })
@@ -674,9 +674,9 @@ impl Sender {
                 Some(t) => t.partition_data.push(data),
                 None => topics.push(TopicProduceData {
                     name: if by_id {
-                        String::new()
+                        Default::default()
                     } else {
-                        b.tp.topic.to_string()
+                        (&*b.tp.topic).into()
                     },
                     topic_id: if by_id {
                         sh.topic_ids.get(&b.tp.topic).copied().unwrap_or(Uuid::ZERO)

@@ -226,9 +226,9 @@ pub async fn rust_fetch_partition(
                 topics: vec![FetchTopic {
                     // Fetch v13+ names topics by id (KIP-516).
                     topic: if version >= 13 {
-                        String::new()
+                        Default::default()
                     } else {
-                        topic.to_owned()
+                        topic.into()
                     },
                     topic_id: if version >= 13 {
                         info.id

@@ -6,6 +6,7 @@
 
 mod chunks;
 mod int_array;
+mod kafka_string;
 mod reader;
 mod tagged;
 mod uuid;
@@ -13,8 +14,9 @@ mod writer;
 
 pub use chunks::{put_nullable_records, put_records, Writer, DEFAULT_MIN_REFERENCE};
 pub use int_array::{IntArray, IntArrayIntoIter, IntElement};
+pub use kafka_string::KafkaString;
 pub use reader::Reader;
-pub use tagged::{read_raw_tagged_fields, RawTaggedField, TaggedFieldsReader};
+pub use tagged::{read_raw_tagged_fields, RawTaggedField, TaggedFieldsReader, UnknownTaggedFields};
 pub use uuid::Uuid;
 pub use writer::{
     put_array_len, put_bool, put_bytes, put_int_array, put_nullable_bytes, put_nullable_string,

@@ -1,7 +1,7 @@
 use bytes::Bytes;
 
 use super::int_array::{IntArray, IntElement};
-use super::Uuid;
+use super::{KafkaString, Uuid};
 use crate::error::{DecodeError, DecodeErrorKind};
 
 /// A bounded cursor over input bytes.
@@ -405,18 +405,25 @@ impl<'a> Reader<'a> {
         })
     }
 
-    fn utf8(&mut self, n: usize) -> Result<String, DecodeError> {
+    /// `n` bytes of UTF-8, as a zero-copy slice when the input is shared.
+    ///
+    /// Java's `Readable.readString` decodes with `new String(bytes, UTF_8)`, which replaces
+    /// malformed sequences with U+FFFD instead of failing. The replacement could not be encoded
+    /// back to the bytes that came, and a `str` must be UTF-8, so invalid UTF-8 is an error
+    /// here (`InvalidUtf8`), as it always was in this codec.
+    #[inline]
+    fn utf8(&mut self, n: usize) -> Result<KafkaString, DecodeError> {
         let start = self.pos;
-        let raw = self.slice(n)?;
-        match std::str::from_utf8(raw) {
-            Ok(s) => Ok(s.to_owned()),
+        let bytes = self.bytes_within(n);
+        match KafkaString::from_utf8(bytes) {
+            Ok(s) => Ok(s),
             Err(_) => Err(DecodeError::new(DecodeErrorKind::InvalidUtf8, start)),
         }
     }
 
     /// A nullable `string` (int16 length) or compact string (varint length + 1).
     #[inline]
-    pub fn nullable_string(&mut self, compact: bool) -> Result<Option<String>, DecodeError> {
+    pub fn nullable_string(&mut self, compact: bool) -> Result<Option<KafkaString>, DecodeError> {
         match self.string_len(compact)? {
             None => Ok(None),
             Some(n) => self.utf8(n).map(Some),
@@ -425,7 +432,7 @@ impl<'a> Reader<'a> {
 
     /// A non-nullable `string`; a negative length is an error.
     #[inline]
-    pub fn string(&mut self, compact: bool) -> Result<String, DecodeError> {
+    pub fn string(&mut self, compact: bool) -> Result<KafkaString, DecodeError> {
         let at = self.pos;
         match self.string_len(compact)? {
             None => Err(DecodeError::new(DecodeErrorKind::UnexpectedNull, at)),

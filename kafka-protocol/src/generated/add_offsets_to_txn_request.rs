@@ -12,25 +12,25 @@ use bytes::{BufMut, Bytes, BytesMut};
 #[derive(Debug, Clone, PartialEq)]
 pub struct AddOffsetsToTxnRequest {
     /// `TransactionalId`: versions 0-4.
-    pub transactional_id: String,
+    pub transactional_id: KafkaString,
     /// `ProducerId`: versions 0-4.
     pub producer_id: i64,
     /// `ProducerEpoch`: versions 0-4.
     pub producer_epoch: i16,
     /// `GroupId`: versions 0-4.
-    pub group_id: String,
+    pub group_id: KafkaString,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for AddOffsetsToTxnRequest {
     fn default() -> Self {
         Self {
-            transactional_id: String::new(),
+            transactional_id: KafkaString::new(),
             producer_id: 0,
             producer_epoch: 0,
-            group_id: String::new(),
-            unknown_tagged_fields: Vec::new(),
+            group_id: KafkaString::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -54,7 +54,7 @@ impl AddOffsetsToTxnRequest {
         let f_producer_id = r.i64()?;
         let f_producer_epoch = r.i16()?;
         let f_group_id = r.string(flexible)?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

@@ -14,7 +14,7 @@ pub struct AddPartitionsToTxnRequest {
     /// `Transactions`: versions 4-5.
     pub transactions: Vec<AddPartitionsToTxnTransaction>,
     /// `V3AndBelowTransactionalId`: versions 0-3.
-    pub v3_and_below_transactional_id: String,
+    pub v3_and_below_transactional_id: KafkaString,
     /// `V3AndBelowProducerId`: versions 0-3.
     pub v3_and_below_producer_id: i64,
     /// `V3AndBelowProducerEpoch`: versions 0-3.
@@ -22,18 +22,18 @@ pub struct AddPartitionsToTxnRequest {
     /// `V3AndBelowTopics`: versions 0-3.
     pub v3_and_below_topics: Vec<AddPartitionsToTxnTopic>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for AddPartitionsToTxnRequest {
     fn default() -> Self {
         Self {
             transactions: Vec::new(),
-            v3_and_below_transactional_id: String::new(),
+            v3_and_below_transactional_id: KafkaString::new(),
             v3_and_below_producer_id: 0,
             v3_and_below_producer_epoch: 0,
             v3_and_below_topics: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -68,7 +68,7 @@ impl AddPartitionsToTxnRequest {
         let mut f_v3_and_below_transactional_id = if version <= 3 {
             r.string(flexible)?
         } else {
-            String::new()
+            KafkaString::new()
         };
         let mut f_v3_and_below_producer_id = if version <= 3 { r.i64()? } else { 0 };
         let mut f_v3_and_below_producer_epoch = if version <= 3 { r.i16()? } else { 0 };
@@ -84,7 +84,7 @@ impl AddPartitionsToTxnRequest {
         } else {
             Vec::new()
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -251,7 +251,7 @@ impl crate::arbitrary_support::ArbitraryVersioned for AddPartitionsToTxnRequest 
 #[derive(Debug, Clone, PartialEq)]
 pub struct AddPartitionsToTxnTransaction {
     /// `TransactionalId`: versions 4-5.
-    pub transactional_id: String,
+    pub transactional_id: KafkaString,
     /// `ProducerId`: versions 4-5.
     pub producer_id: i64,
     /// `ProducerEpoch`: versions 4-5.
@@ -261,18 +261,18 @@ pub struct AddPartitionsToTxnTransaction {
     /// `Topics`: versions 4-5.
     pub topics: Vec<AddPartitionsToTxnTopic>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for AddPartitionsToTxnTransaction {
     fn default() -> Self {
         Self {
-            transactional_id: String::new(),
+            transactional_id: KafkaString::new(),
             producer_id: 0,
             producer_epoch: 0,
             verify_only: false,
             topics: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -295,7 +295,7 @@ impl AddPartitionsToTxnTransaction {
         let mut f_transactional_id = if version >= 4 {
             r.string(flexible)?
         } else {
-            String::new()
+            KafkaString::new()
         };
         let mut f_producer_id = if version >= 4 { r.i64()? } else { 0 };
         let mut f_producer_epoch = if version >= 4 { r.i16()? } else { 0 };
@@ -312,7 +312,7 @@ impl AddPartitionsToTxnTransaction {
         } else {
             Vec::new()
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -467,19 +467,19 @@ impl crate::arbitrary_support::ArbitraryVersioned for AddPartitionsToTxnTransact
 #[derive(Debug, Clone, PartialEq)]
 pub struct AddPartitionsToTxnTopic {
     /// `Name`: versions 0-5.
-    pub name: String,
+    pub name: KafkaString,
     /// `Partitions`: versions 0-5.
     pub partitions: IntArray<i32>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for AddPartitionsToTxnTopic {
     fn default() -> Self {
         Self {
-            name: String::new(),
+            name: KafkaString::new(),
             partitions: IntArray::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -504,7 +504,7 @@ impl AddPartitionsToTxnTopic {
             let n = r.array_len_required(flexible)?;
             r.int_array(n)?
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

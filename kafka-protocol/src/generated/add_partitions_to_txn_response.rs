@@ -20,7 +20,7 @@ pub struct AddPartitionsToTxnResponse {
     /// `ResultsByTopicV3AndBelow`: versions 0-3.
     pub results_by_topic_v3_and_below: Vec<AddPartitionsToTxnTopicResult>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for AddPartitionsToTxnResponse {
@@ -30,7 +30,7 @@ impl Default for AddPartitionsToTxnResponse {
             error_code: 0,
             results_by_transaction: Vec::new(),
             results_by_topic_v3_and_below: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -76,7 +76,7 @@ impl AddPartitionsToTxnResponse {
         } else {
             Vec::new()
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -208,19 +208,19 @@ impl crate::arbitrary_support::ArbitraryVersioned for AddPartitionsToTxnResponse
 #[derive(Debug, Clone, PartialEq)]
 pub struct AddPartitionsToTxnResult {
     /// `TransactionalId`: versions 4-5.
-    pub transactional_id: String,
+    pub transactional_id: KafkaString,
     /// `TopicResults`: versions 4-5.
     pub topic_results: Vec<AddPartitionsToTxnTopicResult>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for AddPartitionsToTxnResult {
     fn default() -> Self {
         Self {
-            transactional_id: String::new(),
+            transactional_id: KafkaString::new(),
             topic_results: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -243,7 +243,7 @@ impl AddPartitionsToTxnResult {
         let mut f_transactional_id = if version >= 4 {
             r.string(flexible)?
         } else {
-            String::new()
+            KafkaString::new()
         };
         let mut f_topic_results = if version >= 4 {
             {
@@ -257,7 +257,7 @@ impl AddPartitionsToTxnResult {
         } else {
             Vec::new()
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -363,19 +363,19 @@ impl crate::arbitrary_support::ArbitraryVersioned for AddPartitionsToTxnResult {
 #[derive(Debug, Clone, PartialEq)]
 pub struct AddPartitionsToTxnTopicResult {
     /// `Name`: versions 0-5.
-    pub name: String,
+    pub name: KafkaString,
     /// `ResultsByPartition`: versions 0-5.
     pub results_by_partition: Vec<AddPartitionsToTxnPartitionResult>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for AddPartitionsToTxnTopicResult {
     fn default() -> Self {
         Self {
-            name: String::new(),
+            name: KafkaString::new(),
             results_by_partition: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -404,7 +404,7 @@ impl AddPartitionsToTxnTopicResult {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -492,7 +492,7 @@ pub struct AddPartitionsToTxnPartitionResult {
     /// `PartitionErrorCode`: versions 0-5.
     pub partition_error_code: i16,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for AddPartitionsToTxnPartitionResult {
@@ -500,7 +500,7 @@ impl Default for AddPartitionsToTxnPartitionResult {
         Self {
             partition_index: 0,
             partition_error_code: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -522,7 +522,7 @@ impl AddPartitionsToTxnPartitionResult {
         let flexible = version >= 3;
         let f_partition_index = r.i32()?;
         let f_partition_error_code = r.i16()?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

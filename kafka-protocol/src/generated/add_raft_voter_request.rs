@@ -12,7 +12,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 #[derive(Debug, Clone, PartialEq)]
 pub struct AddRaftVoterRequest {
     /// `ClusterId`: versions 0-1, nullable in 0-1.
-    pub cluster_id: Option<String>,
+    pub cluster_id: Option<KafkaString>,
     /// `TimeoutMs`: versions 0-1.
     pub timeout_ms: i32,
     /// `VoterId`: versions 0-1.
@@ -24,19 +24,19 @@ pub struct AddRaftVoterRequest {
     /// `AckWhenCommitted`: versions 1, default `true`.
     pub ack_when_committed: bool,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for AddRaftVoterRequest {
     fn default() -> Self {
         Self {
-            cluster_id: Some(String::new()),
+            cluster_id: Some(KafkaString::new()),
             timeout_ms: 0,
             voter_id: 0,
             voter_directory_id: Uuid::ZERO,
             listeners: Vec::new(),
             ack_when_committed: true,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -69,7 +69,7 @@ impl AddRaftVoterRequest {
             items
         };
         let mut f_ack_when_committed = if version >= 1 { r.bool()? } else { true };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -190,22 +190,22 @@ impl crate::arbitrary_support::ArbitraryVersioned for AddRaftVoterRequest {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Listener {
     /// `Name`: versions 0-1.
-    pub name: String,
+    pub name: KafkaString,
     /// `Host`: versions 0-1.
-    pub host: String,
+    pub host: KafkaString,
     /// `Port`: versions 0-1.
     pub port: u16,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for Listener {
     fn default() -> Self {
         Self {
-            name: String::new(),
-            host: String::new(),
+            name: KafkaString::new(),
+            host: KafkaString::new(),
             port: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -228,7 +228,7 @@ impl Listener {
         let f_name = r.string(flexible)?;
         let f_host = r.string(flexible)?;
         let f_port = r.u16()?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

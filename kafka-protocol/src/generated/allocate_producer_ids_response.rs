@@ -20,7 +20,7 @@ pub struct AllocateProducerIdsResponse {
     /// `ProducerIdLen`: versions 0.
     pub producer_id_len: i32,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for AllocateProducerIdsResponse {
@@ -30,7 +30,7 @@ impl Default for AllocateProducerIdsResponse {
             error_code: 0,
             producer_id_start: 0,
             producer_id_len: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -54,7 +54,7 @@ impl AllocateProducerIdsResponse {
         let f_error_code = r.i16()?;
         let f_producer_id_start = r.i64()?;
         let f_producer_id_len = r.i32()?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

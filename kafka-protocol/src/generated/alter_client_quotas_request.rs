@@ -16,7 +16,7 @@ pub struct AlterClientQuotasRequest {
     /// `ValidateOnly`: versions 0-1.
     pub validate_only: bool,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for AlterClientQuotasRequest {
@@ -24,7 +24,7 @@ impl Default for AlterClientQuotasRequest {
         Self {
             entries: Vec::new(),
             validate_only: false,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -53,7 +53,7 @@ impl AlterClientQuotasRequest {
             items
         };
         let f_validate_only = r.bool()?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -139,7 +139,7 @@ pub struct EntryData {
     /// `Ops`: versions 0-1.
     pub ops: Vec<OpData>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for EntryData {
@@ -147,7 +147,7 @@ impl Default for EntryData {
         Self {
             entity: Vec::new(),
             ops: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -183,7 +183,7 @@ impl EntryData {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -275,19 +275,19 @@ impl crate::arbitrary_support::ArbitraryVersioned for EntryData {
 #[derive(Debug, Clone, PartialEq)]
 pub struct EntityData {
     /// `EntityType`: versions 0-1.
-    pub entity_type: String,
+    pub entity_type: KafkaString,
     /// `EntityName`: versions 0-1, nullable in 0-1.
-    pub entity_name: Option<String>,
+    pub entity_name: Option<KafkaString>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for EntityData {
     fn default() -> Self {
         Self {
-            entity_type: String::new(),
-            entity_name: Some(String::new()),
-            unknown_tagged_fields: Vec::new(),
+            entity_type: KafkaString::new(),
+            entity_name: Some(KafkaString::new()),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -309,7 +309,7 @@ impl EntityData {
         let flexible = version >= 1;
         let f_entity_type = r.string(flexible)?;
         let f_entity_name = r.nullable_string(flexible)?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -385,22 +385,22 @@ impl crate::arbitrary_support::ArbitraryVersioned for EntityData {
 #[derive(Debug, Clone, PartialEq)]
 pub struct OpData {
     /// `Key`: versions 0-1.
-    pub key: String,
+    pub key: KafkaString,
     /// `Value`: versions 0-1.
     pub value: f64,
     /// `Remove`: versions 0-1.
     pub remove: bool,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for OpData {
     fn default() -> Self {
         Self {
-            key: String::new(),
+            key: KafkaString::new(),
             value: 0.0,
             remove: false,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -423,7 +423,7 @@ impl OpData {
         let f_key = r.string(flexible)?;
         let f_value = r.f64()?;
         let f_remove = r.bool()?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

@@ -16,7 +16,7 @@ pub struct AlterClientQuotasResponse {
     /// `Entries`: versions 0-1.
     pub entries: Vec<EntryData>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for AlterClientQuotasResponse {
@@ -24,7 +24,7 @@ impl Default for AlterClientQuotasResponse {
         Self {
             throttle_time_ms: 0,
             entries: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -53,7 +53,7 @@ impl AlterClientQuotasResponse {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -137,20 +137,20 @@ pub struct EntryData {
     /// `ErrorCode`: versions 0-1.
     pub error_code: i16,
     /// `ErrorMessage`: versions 0-1, nullable in 0-1.
-    pub error_message: Option<String>,
+    pub error_message: Option<KafkaString>,
     /// `Entity`: versions 0-1.
     pub entity: Vec<EntityData>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for EntryData {
     fn default() -> Self {
         Self {
             error_code: 0,
-            error_message: Some(String::new()),
+            error_message: Some(KafkaString::new()),
             entity: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -180,7 +180,7 @@ impl EntryData {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -272,19 +272,19 @@ impl crate::arbitrary_support::ArbitraryVersioned for EntryData {
 #[derive(Debug, Clone, PartialEq)]
 pub struct EntityData {
     /// `EntityType`: versions 0-1.
-    pub entity_type: String,
+    pub entity_type: KafkaString,
     /// `EntityName`: versions 0-1, nullable in 0-1.
-    pub entity_name: Option<String>,
+    pub entity_name: Option<KafkaString>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for EntityData {
     fn default() -> Self {
         Self {
-            entity_type: String::new(),
-            entity_name: Some(String::new()),
-            unknown_tagged_fields: Vec::new(),
+            entity_type: KafkaString::new(),
+            entity_name: Some(KafkaString::new()),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -306,7 +306,7 @@ impl EntityData {
         let flexible = version >= 1;
         let f_entity_type = r.string(flexible)?;
         let f_entity_name = r.nullable_string(flexible)?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

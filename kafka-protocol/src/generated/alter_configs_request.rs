@@ -16,7 +16,7 @@ pub struct AlterConfigsRequest {
     /// `ValidateOnly`: versions 0-2.
     pub validate_only: bool,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for AlterConfigsRequest {
@@ -24,7 +24,7 @@ impl Default for AlterConfigsRequest {
         Self {
             resources: Vec::new(),
             validate_only: false,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -53,7 +53,7 @@ impl AlterConfigsRequest {
             items
         };
         let f_validate_only = r.bool()?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -137,20 +137,20 @@ pub struct AlterConfigsResource {
     /// `ResourceType`: versions 0-2.
     pub resource_type: i8,
     /// `ResourceName`: versions 0-2.
-    pub resource_name: String,
+    pub resource_name: KafkaString,
     /// `Configs`: versions 0-2.
     pub configs: Vec<AlterableConfig>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for AlterConfigsResource {
     fn default() -> Self {
         Self {
             resource_type: 0,
-            resource_name: String::new(),
+            resource_name: KafkaString::new(),
             configs: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -180,7 +180,7 @@ impl AlterConfigsResource {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -268,19 +268,19 @@ impl crate::arbitrary_support::ArbitraryVersioned for AlterConfigsResource {
 #[derive(Debug, Clone, PartialEq)]
 pub struct AlterableConfig {
     /// `Name`: versions 0-2.
-    pub name: String,
+    pub name: KafkaString,
     /// `Value`: versions 0-2, nullable in 0-2.
-    pub value: Option<String>,
+    pub value: Option<KafkaString>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for AlterableConfig {
     fn default() -> Self {
         Self {
-            name: String::new(),
-            value: Some(String::new()),
-            unknown_tagged_fields: Vec::new(),
+            name: KafkaString::new(),
+            value: Some(KafkaString::new()),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -302,7 +302,7 @@ impl AlterableConfig {
         let flexible = version >= 2;
         let f_name = r.string(flexible)?;
         let f_value = r.nullable_string(flexible)?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

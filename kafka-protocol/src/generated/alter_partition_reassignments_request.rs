@@ -18,7 +18,7 @@ pub struct AlterPartitionReassignmentsRequest {
     /// `Topics`: versions 0-1.
     pub topics: Vec<ReassignableTopic>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for AlterPartitionReassignmentsRequest {
@@ -27,7 +27,7 @@ impl Default for AlterPartitionReassignmentsRequest {
             timeout_ms: 60000,
             allow_replication_factor_change: true,
             topics: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -58,7 +58,7 @@ impl AlterPartitionReassignmentsRequest {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -157,19 +157,19 @@ impl crate::arbitrary_support::ArbitraryVersioned for AlterPartitionReassignment
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReassignableTopic {
     /// `Name`: versions 0-1.
-    pub name: String,
+    pub name: KafkaString,
     /// `Partitions`: versions 0-1.
     pub partitions: Vec<ReassignablePartition>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for ReassignableTopic {
     fn default() -> Self {
         Self {
-            name: String::new(),
+            name: KafkaString::new(),
             partitions: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -198,7 +198,7 @@ impl ReassignableTopic {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -284,7 +284,7 @@ pub struct ReassignablePartition {
     /// `Replicas`: versions 0-1, nullable in 0-1, default `null`.
     pub replicas: Option<IntArray<i32>>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for ReassignablePartition {
@@ -292,7 +292,7 @@ impl Default for ReassignablePartition {
         Self {
             partition_index: 0,
             replicas: None,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -317,7 +317,7 @@ impl ReassignablePartition {
             None => None,
             Some(n) => Some(r.int_array(n)?),
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

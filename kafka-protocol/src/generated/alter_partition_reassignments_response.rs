@@ -18,11 +18,11 @@ pub struct AlterPartitionReassignmentsResponse {
     /// `ErrorCode`: versions 0-1.
     pub error_code: i16,
     /// `ErrorMessage`: versions 0-1, nullable in 0-1.
-    pub error_message: Option<String>,
+    pub error_message: Option<KafkaString>,
     /// `Responses`: versions 0-1.
     pub responses: Vec<ReassignableTopicResponse>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for AlterPartitionReassignmentsResponse {
@@ -31,9 +31,9 @@ impl Default for AlterPartitionReassignmentsResponse {
             throttle_time_ms: 0,
             allow_replication_factor_change: true,
             error_code: 0,
-            error_message: Some(String::new()),
+            error_message: Some(KafkaString::new()),
             responses: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -66,7 +66,7 @@ impl AlterPartitionReassignmentsResponse {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -174,19 +174,19 @@ impl crate::arbitrary_support::ArbitraryVersioned for AlterPartitionReassignment
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReassignableTopicResponse {
     /// `Name`: versions 0-1.
-    pub name: String,
+    pub name: KafkaString,
     /// `Partitions`: versions 0-1.
     pub partitions: Vec<ReassignablePartitionResponse>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for ReassignableTopicResponse {
     fn default() -> Self {
         Self {
-            name: String::new(),
+            name: KafkaString::new(),
             partitions: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -215,7 +215,7 @@ impl ReassignableTopicResponse {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -303,9 +303,9 @@ pub struct ReassignablePartitionResponse {
     /// `ErrorCode`: versions 0-1.
     pub error_code: i16,
     /// `ErrorMessage`: versions 0-1, nullable in 0-1.
-    pub error_message: Option<String>,
+    pub error_message: Option<KafkaString>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for ReassignablePartitionResponse {
@@ -313,8 +313,8 @@ impl Default for ReassignablePartitionResponse {
         Self {
             partition_index: 0,
             error_code: 0,
-            error_message: Some(String::new()),
-            unknown_tagged_fields: Vec::new(),
+            error_message: Some(KafkaString::new()),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -337,7 +337,7 @@ impl ReassignablePartitionResponse {
         let f_partition_index = r.i32()?;
         let f_error_code = r.i16()?;
         let f_error_message = r.nullable_string(flexible)?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

@@ -18,7 +18,7 @@ pub struct AlterPartitionRequest {
     /// `Topics`: versions 0-3.
     pub topics: Vec<TopicData>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for AlterPartitionRequest {
@@ -27,7 +27,7 @@ impl Default for AlterPartitionRequest {
             broker_id: 0,
             broker_epoch: -1,
             topics: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -57,7 +57,7 @@ impl AlterPartitionRequest {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -145,22 +145,22 @@ impl crate::arbitrary_support::ArbitraryVersioned for AlterPartitionRequest {
 #[derive(Debug, Clone, PartialEq)]
 pub struct TopicData {
     /// `TopicName`: versions 0-1.
-    pub topic_name: String,
+    pub topic_name: KafkaString,
     /// `TopicId`: versions 2-3.
     pub topic_id: Uuid,
     /// `Partitions`: versions 0-3.
     pub partitions: Vec<PartitionData>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for TopicData {
     fn default() -> Self {
         Self {
-            topic_name: String::new(),
+            topic_name: KafkaString::new(),
             topic_id: Uuid::ZERO,
             partitions: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -183,7 +183,7 @@ impl TopicData {
         let mut f_topic_name = if version <= 1 {
             r.string(flexible)?
         } else {
-            String::new()
+            KafkaString::new()
         };
         let mut f_topic_id = if version >= 2 { r.uuid()? } else { Uuid::ZERO };
         let f_partitions = {
@@ -194,7 +194,7 @@ impl TopicData {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -302,7 +302,7 @@ pub struct PartitionData {
     /// `PartitionEpoch`: versions 0-3.
     pub partition_epoch: i32,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for PartitionData {
@@ -314,7 +314,7 @@ impl Default for PartitionData {
             new_isr_with_epochs: Vec::new(),
             leader_recovery_state: 0,
             partition_epoch: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -358,7 +358,7 @@ impl PartitionData {
         };
         let mut f_leader_recovery_state = if version >= 1 { r.i8()? } else { 0 };
         let f_partition_epoch = r.i32()?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -508,7 +508,7 @@ pub struct BrokerState {
     /// `BrokerEpoch`: versions 3, default `-1`.
     pub broker_epoch: i64,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for BrokerState {
@@ -516,7 +516,7 @@ impl Default for BrokerState {
         Self {
             broker_id: 0,
             broker_epoch: -1,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -538,7 +538,7 @@ impl BrokerState {
         let flexible = true;
         let mut f_broker_id = if version >= 3 { r.i32()? } else { 0 };
         let mut f_broker_epoch = if version >= 3 { r.i64()? } else { -1 };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

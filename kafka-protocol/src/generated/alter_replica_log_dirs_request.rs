@@ -14,14 +14,14 @@ pub struct AlterReplicaLogDirsRequest {
     /// `Dirs`: versions 0-2.
     pub dirs: Vec<AlterReplicaLogDir>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for AlterReplicaLogDirsRequest {
     fn default() -> Self {
         Self {
             dirs: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -49,7 +49,7 @@ impl AlterReplicaLogDirsRequest {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -125,19 +125,19 @@ impl crate::arbitrary_support::ArbitraryVersioned for AlterReplicaLogDirsRequest
 #[derive(Debug, Clone, PartialEq)]
 pub struct AlterReplicaLogDir {
     /// `Path`: versions 0-2.
-    pub path: String,
+    pub path: KafkaString,
     /// `Topics`: versions 0-2.
     pub topics: Vec<AlterReplicaLogDirTopic>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for AlterReplicaLogDir {
     fn default() -> Self {
         Self {
-            path: String::new(),
+            path: KafkaString::new(),
             topics: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -166,7 +166,7 @@ impl AlterReplicaLogDir {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -248,19 +248,19 @@ impl crate::arbitrary_support::ArbitraryVersioned for AlterReplicaLogDir {
 #[derive(Debug, Clone, PartialEq)]
 pub struct AlterReplicaLogDirTopic {
     /// `Name`: versions 0-2.
-    pub name: String,
+    pub name: KafkaString,
     /// `Partitions`: versions 0-2.
     pub partitions: IntArray<i32>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for AlterReplicaLogDirTopic {
     fn default() -> Self {
         Self {
-            name: String::new(),
+            name: KafkaString::new(),
             partitions: IntArray::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -285,7 +285,7 @@ impl AlterReplicaLogDirTopic {
             let n = r.array_len_required(flexible)?;
             r.int_array(n)?
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

@@ -16,7 +16,7 @@ pub struct AlterReplicaLogDirsResponse {
     /// `Results`: versions 0-2.
     pub results: Vec<AlterReplicaLogDirTopicResult>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for AlterReplicaLogDirsResponse {
@@ -24,7 +24,7 @@ impl Default for AlterReplicaLogDirsResponse {
         Self {
             throttle_time_ms: 0,
             results: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -53,7 +53,7 @@ impl AlterReplicaLogDirsResponse {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -137,19 +137,19 @@ impl crate::arbitrary_support::ArbitraryVersioned for AlterReplicaLogDirsRespons
 #[derive(Debug, Clone, PartialEq)]
 pub struct AlterReplicaLogDirTopicResult {
     /// `TopicName`: versions 0-2.
-    pub topic_name: String,
+    pub topic_name: KafkaString,
     /// `Partitions`: versions 0-2.
     pub partitions: Vec<AlterReplicaLogDirPartitionResult>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for AlterReplicaLogDirTopicResult {
     fn default() -> Self {
         Self {
-            topic_name: String::new(),
+            topic_name: KafkaString::new(),
             partitions: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -178,7 +178,7 @@ impl AlterReplicaLogDirTopicResult {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -266,7 +266,7 @@ pub struct AlterReplicaLogDirPartitionResult {
     /// `ErrorCode`: versions 0-2.
     pub error_code: i16,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for AlterReplicaLogDirPartitionResult {
@@ -274,7 +274,7 @@ impl Default for AlterReplicaLogDirPartitionResult {
         Self {
             partition_index: 0,
             error_code: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -296,7 +296,7 @@ impl AlterReplicaLogDirPartitionResult {
         let flexible = version >= 2;
         let f_partition_index = r.i32()?;
         let f_error_code = r.i16()?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

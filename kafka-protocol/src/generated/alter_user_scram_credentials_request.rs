@@ -16,7 +16,7 @@ pub struct AlterUserScramCredentialsRequest {
     /// `Upsertions`: versions 0.
     pub upsertions: Vec<ScramCredentialUpsertion>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for AlterUserScramCredentialsRequest {
@@ -24,7 +24,7 @@ impl Default for AlterUserScramCredentialsRequest {
         Self {
             deletions: Vec::new(),
             upsertions: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -60,7 +60,7 @@ impl AlterUserScramCredentialsRequest {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -152,19 +152,19 @@ impl crate::arbitrary_support::ArbitraryVersioned for AlterUserScramCredentialsR
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScramCredentialDeletion {
     /// `Name`: versions 0.
-    pub name: String,
+    pub name: KafkaString,
     /// `Mechanism`: versions 0.
     pub mechanism: i8,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for ScramCredentialDeletion {
     fn default() -> Self {
         Self {
-            name: String::new(),
+            name: KafkaString::new(),
             mechanism: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -186,7 +186,7 @@ impl ScramCredentialDeletion {
         let flexible = true;
         let f_name = r.string(flexible)?;
         let f_mechanism = r.i8()?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -258,7 +258,7 @@ impl crate::arbitrary_support::ArbitraryVersioned for ScramCredentialDeletion {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScramCredentialUpsertion {
     /// `Name`: versions 0.
-    pub name: String,
+    pub name: KafkaString,
     /// `Mechanism`: versions 0.
     pub mechanism: i8,
     /// `Iterations`: versions 0.
@@ -268,18 +268,18 @@ pub struct ScramCredentialUpsertion {
     /// `SaltedPassword`: versions 0.
     pub salted_password: Bytes,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for ScramCredentialUpsertion {
     fn default() -> Self {
         Self {
-            name: String::new(),
+            name: KafkaString::new(),
             mechanism: 0,
             iterations: 0,
             salt: Bytes::new(),
             salted_password: Bytes::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -304,7 +304,7 @@ impl ScramCredentialUpsertion {
         let f_iterations = r.i32()?;
         let f_salt = r.bytes_field(flexible)?;
         let f_salted_password = r.bytes_field(flexible)?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

@@ -16,7 +16,7 @@ pub struct AlterUserScramCredentialsResponse {
     /// `Results`: versions 0.
     pub results: Vec<AlterUserScramCredentialsResult>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for AlterUserScramCredentialsResponse {
@@ -24,7 +24,7 @@ impl Default for AlterUserScramCredentialsResponse {
         Self {
             throttle_time_ms: 0,
             results: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -53,7 +53,7 @@ impl AlterUserScramCredentialsResponse {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -137,22 +137,22 @@ impl crate::arbitrary_support::ArbitraryVersioned for AlterUserScramCredentialsR
 #[derive(Debug, Clone, PartialEq)]
 pub struct AlterUserScramCredentialsResult {
     /// `User`: versions 0.
-    pub user: String,
+    pub user: KafkaString,
     /// `ErrorCode`: versions 0.
     pub error_code: i16,
     /// `ErrorMessage`: versions 0, nullable in 0.
-    pub error_message: Option<String>,
+    pub error_message: Option<KafkaString>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for AlterUserScramCredentialsResult {
     fn default() -> Self {
         Self {
-            user: String::new(),
+            user: KafkaString::new(),
             error_code: 0,
-            error_message: Some(String::new()),
-            unknown_tagged_fields: Vec::new(),
+            error_message: Some(KafkaString::new()),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -175,7 +175,7 @@ impl AlterUserScramCredentialsResult {
         let f_user = r.string(flexible)?;
         let f_error_code = r.i16()?;
         let f_error_message = r.nullable_string(flexible)?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

@@ -12,19 +12,19 @@ use bytes::{BufMut, Bytes, BytesMut};
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiVersionsRequest {
     /// `ClientSoftwareName`: versions 3-4.
-    pub client_software_name: String,
+    pub client_software_name: KafkaString,
     /// `ClientSoftwareVersion`: versions 3-4.
-    pub client_software_version: String,
+    pub client_software_version: KafkaString,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for ApiVersionsRequest {
     fn default() -> Self {
         Self {
-            client_software_name: String::new(),
-            client_software_version: String::new(),
-            unknown_tagged_fields: Vec::new(),
+            client_software_name: KafkaString::new(),
+            client_software_version: KafkaString::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -47,14 +47,14 @@ impl ApiVersionsRequest {
         let mut f_client_software_name = if version >= 3 {
             r.string(flexible)?
         } else {
-            String::new()
+            KafkaString::new()
         };
         let mut f_client_software_version = if version >= 3 {
             r.string(flexible)?
         } else {
-            String::new()
+            KafkaString::new()
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

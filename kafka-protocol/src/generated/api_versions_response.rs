@@ -26,7 +26,7 @@ pub struct ApiVersionsResponse {
     /// `ZkMigrationReady`: versions 3-4, tagged (tag 3) in 3-4, default `false`.
     pub zk_migration_ready: bool,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for ApiVersionsResponse {
@@ -39,7 +39,7 @@ impl Default for ApiVersionsResponse {
             finalized_features_epoch: -1,
             finalized_features: Vec::new(),
             zk_migration_ready: false,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -73,7 +73,7 @@ impl ApiVersionsResponse {
         let mut f_finalized_features_epoch = -1;
         let mut f_finalized_features = Vec::new();
         let mut f_zk_migration_ready = false;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -294,7 +294,7 @@ pub struct ApiVersion {
     /// `MaxVersion`: versions 0-4.
     pub max_version: i16,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for ApiVersion {
@@ -303,7 +303,7 @@ impl Default for ApiVersion {
             api_key: 0,
             min_version: 0,
             max_version: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -326,7 +326,7 @@ impl ApiVersion {
         let f_api_key = r.i16()?;
         let f_min_version = r.i16()?;
         let f_max_version = r.i16()?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -404,22 +404,22 @@ impl crate::arbitrary_support::ArbitraryVersioned for ApiVersion {
 #[derive(Debug, Clone, PartialEq)]
 pub struct SupportedFeatureKey {
     /// `Name`: versions 3-4.
-    pub name: String,
+    pub name: KafkaString,
     /// `MinVersion`: versions 3-4.
     pub min_version: i16,
     /// `MaxVersion`: versions 3-4.
     pub max_version: i16,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for SupportedFeatureKey {
     fn default() -> Self {
         Self {
-            name: String::new(),
+            name: KafkaString::new(),
             min_version: 0,
             max_version: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -442,11 +442,11 @@ impl SupportedFeatureKey {
         let mut f_name = if version >= 3 {
             r.string(flexible)?
         } else {
-            String::new()
+            KafkaString::new()
         };
         let mut f_min_version = if version >= 3 { r.i16()? } else { 0 };
         let mut f_max_version = if version >= 3 { r.i16()? } else { 0 };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -557,22 +557,22 @@ impl crate::arbitrary_support::ArbitraryVersioned for SupportedFeatureKey {
 #[derive(Debug, Clone, PartialEq)]
 pub struct FinalizedFeatureKey {
     /// `Name`: versions 3-4.
-    pub name: String,
+    pub name: KafkaString,
     /// `MaxVersionLevel`: versions 3-4.
     pub max_version_level: i16,
     /// `MinVersionLevel`: versions 3-4.
     pub min_version_level: i16,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for FinalizedFeatureKey {
     fn default() -> Self {
         Self {
-            name: String::new(),
+            name: KafkaString::new(),
             max_version_level: 0,
             min_version_level: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -595,11 +595,11 @@ impl FinalizedFeatureKey {
         let mut f_name = if version >= 3 {
             r.string(flexible)?
         } else {
-            String::new()
+            KafkaString::new()
         };
         let mut f_max_version_level = if version >= 3 { r.i16()? } else { 0 };
         let mut f_min_version_level = if version >= 3 { r.i16()? } else { 0 };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

@@ -12,7 +12,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 #[derive(Debug, Clone, PartialEq)]
 pub struct BeginQuorumEpochRequest {
     /// `ClusterId`: versions 0-1, nullable in 0-1, default `null`.
-    pub cluster_id: Option<String>,
+    pub cluster_id: Option<KafkaString>,
     /// `VoterId`: versions 1, default `-1`.
     pub voter_id: i32,
     /// `Topics`: versions 0-1.
@@ -20,7 +20,7 @@ pub struct BeginQuorumEpochRequest {
     /// `LeaderEndpoints`: versions 1.
     pub leader_endpoints: Vec<LeaderEndpoint>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for BeginQuorumEpochRequest {
@@ -30,7 +30,7 @@ impl Default for BeginQuorumEpochRequest {
             voter_id: -1,
             topics: Vec::new(),
             leader_endpoints: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -72,7 +72,7 @@ impl BeginQuorumEpochRequest {
         } else {
             Vec::new()
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -188,19 +188,19 @@ impl crate::arbitrary_support::ArbitraryVersioned for BeginQuorumEpochRequest {
 #[derive(Debug, Clone, PartialEq)]
 pub struct TopicData {
     /// `TopicName`: versions 0-1.
-    pub topic_name: String,
+    pub topic_name: KafkaString,
     /// `Partitions`: versions 0-1.
     pub partitions: Vec<PartitionData>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for TopicData {
     fn default() -> Self {
         Self {
-            topic_name: String::new(),
+            topic_name: KafkaString::new(),
             partitions: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -229,7 +229,7 @@ impl TopicData {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -319,7 +319,7 @@ pub struct PartitionData {
     /// `LeaderEpoch`: versions 0-1.
     pub leader_epoch: i32,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for PartitionData {
@@ -329,7 +329,7 @@ impl Default for PartitionData {
             voter_directory_id: Uuid::ZERO,
             leader_id: 0,
             leader_epoch: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -353,7 +353,7 @@ impl PartitionData {
         let mut f_voter_directory_id = if version >= 1 { r.uuid()? } else { Uuid::ZERO };
         let f_leader_id = r.i32()?;
         let f_leader_epoch = r.i32()?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -441,22 +441,22 @@ impl crate::arbitrary_support::ArbitraryVersioned for PartitionData {
 #[derive(Debug, Clone, PartialEq)]
 pub struct LeaderEndpoint {
     /// `Name`: versions 1.
-    pub name: String,
+    pub name: KafkaString,
     /// `Host`: versions 1.
-    pub host: String,
+    pub host: KafkaString,
     /// `Port`: versions 1.
     pub port: u16,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for LeaderEndpoint {
     fn default() -> Self {
         Self {
-            name: String::new(),
-            host: String::new(),
+            name: KafkaString::new(),
+            host: KafkaString::new(),
             port: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -479,15 +479,15 @@ impl LeaderEndpoint {
         let mut f_name = if version >= 1 {
             r.string(flexible)?
         } else {
-            String::new()
+            KafkaString::new()
         };
         let mut f_host = if version >= 1 {
             r.string(flexible)?
         } else {
-            String::new()
+            KafkaString::new()
         };
         let mut f_port = if version >= 1 { r.u16()? } else { 0 };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

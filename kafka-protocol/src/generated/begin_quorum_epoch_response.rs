@@ -18,7 +18,7 @@ pub struct BeginQuorumEpochResponse {
     /// `NodeEndpoints`: versions 1, tagged (tag 0) in 1.
     pub node_endpoints: Vec<NodeEndpoint>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for BeginQuorumEpochResponse {
@@ -27,7 +27,7 @@ impl Default for BeginQuorumEpochResponse {
             error_code: 0,
             topics: Vec::new(),
             node_endpoints: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -57,7 +57,7 @@ impl BeginQuorumEpochResponse {
             items
         };
         let mut f_node_endpoints = Vec::new();
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -186,19 +186,19 @@ impl crate::arbitrary_support::ArbitraryVersioned for BeginQuorumEpochResponse {
 #[derive(Debug, Clone, PartialEq)]
 pub struct TopicData {
     /// `TopicName`: versions 0-1.
-    pub topic_name: String,
+    pub topic_name: KafkaString,
     /// `Partitions`: versions 0-1.
     pub partitions: Vec<PartitionData>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for TopicData {
     fn default() -> Self {
         Self {
-            topic_name: String::new(),
+            topic_name: KafkaString::new(),
             partitions: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -227,7 +227,7 @@ impl TopicData {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -317,7 +317,7 @@ pub struct PartitionData {
     /// `LeaderEpoch`: versions 0-1.
     pub leader_epoch: i32,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for PartitionData {
@@ -327,7 +327,7 @@ impl Default for PartitionData {
             error_code: 0,
             leader_id: 0,
             leader_epoch: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -351,7 +351,7 @@ impl PartitionData {
         let f_error_code = r.i16()?;
         let f_leader_id = r.i32()?;
         let f_leader_epoch = r.i32()?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -437,20 +437,20 @@ pub struct NodeEndpoint {
     /// `NodeId`: versions 1.
     pub node_id: i32,
     /// `Host`: versions 1.
-    pub host: String,
+    pub host: KafkaString,
     /// `Port`: versions 1.
     pub port: u16,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for NodeEndpoint {
     fn default() -> Self {
         Self {
             node_id: 0,
-            host: String::new(),
+            host: KafkaString::new(),
             port: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -474,10 +474,10 @@ impl NodeEndpoint {
         let mut f_host = if version >= 1 {
             r.string(flexible)?
         } else {
-            String::new()
+            KafkaString::new()
         };
         let mut f_port = if version >= 1 { r.u16()? } else { 0 };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

@@ -26,7 +26,7 @@ pub struct BrokerHeartbeatRequest {
     /// `CordonedLogDirs`: versions 2, nullable in 2, tagged (tag 1) in 2, default `null`.
     pub cordoned_log_dirs: Option<Vec<Uuid>>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for BrokerHeartbeatRequest {
@@ -39,7 +39,7 @@ impl Default for BrokerHeartbeatRequest {
             want_shut_down: false,
             offline_log_dirs: Vec::new(),
             cordoned_log_dirs: None,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -66,7 +66,7 @@ impl BrokerHeartbeatRequest {
         let f_want_shut_down = r.bool()?;
         let mut f_offline_log_dirs = Vec::new();
         let mut f_cordoned_log_dirs = None;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

@@ -22,7 +22,7 @@ pub struct BrokerHeartbeatResponse {
     /// `ShouldShutDown`: versions 0-2.
     pub should_shut_down: bool,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for BrokerHeartbeatResponse {
@@ -33,7 +33,7 @@ impl Default for BrokerHeartbeatResponse {
             is_caught_up: false,
             is_fenced: true,
             should_shut_down: false,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -58,7 +58,7 @@ impl BrokerHeartbeatResponse {
         let f_is_caught_up = r.bool()?;
         let f_is_fenced = r.bool()?;
         let f_should_shut_down = r.bool()?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

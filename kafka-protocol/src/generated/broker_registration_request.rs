@@ -14,7 +14,7 @@ pub struct BrokerRegistrationRequest {
     /// `BrokerId`: versions 0-4.
     pub broker_id: i32,
     /// `ClusterId`: versions 0-4.
-    pub cluster_id: String,
+    pub cluster_id: KafkaString,
     /// `IncarnationId`: versions 0-4.
     pub incarnation_id: Uuid,
     /// `Listeners`: versions 0-4.
@@ -22,7 +22,7 @@ pub struct BrokerRegistrationRequest {
     /// `Features`: versions 0-4.
     pub features: Vec<Feature>,
     /// `Rack`: versions 0-4, nullable in 0-4.
-    pub rack: Option<String>,
+    pub rack: Option<KafkaString>,
     /// `IsMigratingZkBroker`: versions 1-4, default `false`.
     pub is_migrating_zk_broker: bool,
     /// `LogDirs`: versions 2-4.
@@ -30,22 +30,22 @@ pub struct BrokerRegistrationRequest {
     /// `PreviousBrokerEpoch`: versions 3-4, default `-1`.
     pub previous_broker_epoch: i64,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for BrokerRegistrationRequest {
     fn default() -> Self {
         Self {
             broker_id: 0,
-            cluster_id: String::new(),
+            cluster_id: KafkaString::new(),
             incarnation_id: Uuid::ZERO,
             listeners: Vec::new(),
             features: Vec::new(),
-            rack: Some(String::new()),
+            rack: Some(KafkaString::new()),
             is_migrating_zk_broker: false,
             log_dirs: Vec::new(),
             previous_broker_epoch: -1,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -99,7 +99,7 @@ impl BrokerRegistrationRequest {
             Vec::new()
         };
         let mut f_previous_broker_epoch = if version >= 3 { r.i64()? } else { -1 };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -266,25 +266,25 @@ impl crate::arbitrary_support::ArbitraryVersioned for BrokerRegistrationRequest 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Listener {
     /// `Name`: versions 0-4.
-    pub name: String,
+    pub name: KafkaString,
     /// `Host`: versions 0-4.
-    pub host: String,
+    pub host: KafkaString,
     /// `Port`: versions 0-4.
     pub port: u16,
     /// `SecurityProtocol`: versions 0-4.
     pub security_protocol: i16,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for Listener {
     fn default() -> Self {
         Self {
-            name: String::new(),
-            host: String::new(),
+            name: KafkaString::new(),
+            host: KafkaString::new(),
             port: 0,
             security_protocol: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -308,7 +308,7 @@ impl Listener {
         let f_host = r.string(flexible)?;
         let f_port = r.u16()?;
         let f_security_protocol = r.i16()?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -392,22 +392,22 @@ impl crate::arbitrary_support::ArbitraryVersioned for Listener {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Feature {
     /// `Name`: versions 0-4.
-    pub name: String,
+    pub name: KafkaString,
     /// `MinSupportedVersion`: versions 0-4.
     pub min_supported_version: i16,
     /// `MaxSupportedVersion`: versions 0-4.
     pub max_supported_version: i16,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for Feature {
     fn default() -> Self {
         Self {
-            name: String::new(),
+            name: KafkaString::new(),
             min_supported_version: 0,
             max_supported_version: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -430,7 +430,7 @@ impl Feature {
         let f_name = r.string(flexible)?;
         let f_min_supported_version = r.i16()?;
         let f_max_supported_version = r.i16()?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

@@ -18,7 +18,7 @@ pub struct BrokerRegistrationResponse {
     /// `BrokerEpoch`: versions 0-4, default `-1`.
     pub broker_epoch: i64,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for BrokerRegistrationResponse {
@@ -27,7 +27,7 @@ impl Default for BrokerRegistrationResponse {
             throttle_time_ms: 0,
             error_code: 0,
             broker_epoch: -1,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -50,7 +50,7 @@ impl BrokerRegistrationResponse {
         let f_throttle_time_ms = r.i32()?;
         let f_error_code = r.i16()?;
         let f_broker_epoch = r.i64()?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

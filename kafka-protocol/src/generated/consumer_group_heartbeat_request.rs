@@ -12,34 +12,34 @@ use bytes::{BufMut, Bytes, BytesMut};
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConsumerGroupHeartbeatRequest {
     /// `GroupId`: versions 0-1.
-    pub group_id: String,
+    pub group_id: KafkaString,
     /// `MemberId`: versions 0-1.
-    pub member_id: String,
+    pub member_id: KafkaString,
     /// `MemberEpoch`: versions 0-1.
     pub member_epoch: i32,
     /// `InstanceId`: versions 0-1, nullable in 0-1, default `null`.
-    pub instance_id: Option<String>,
+    pub instance_id: Option<KafkaString>,
     /// `RackId`: versions 0-1, nullable in 0-1, default `null`.
-    pub rack_id: Option<String>,
+    pub rack_id: Option<KafkaString>,
     /// `RebalanceTimeoutMs`: versions 0-1, default `-1`.
     pub rebalance_timeout_ms: i32,
     /// `SubscribedTopicNames`: versions 0-1, nullable in 0-1, default `null`.
-    pub subscribed_topic_names: Option<Vec<String>>,
+    pub subscribed_topic_names: Option<Vec<KafkaString>>,
     /// `SubscribedTopicRegex`: versions 1, nullable in 1, default `null`.
-    pub subscribed_topic_regex: Option<String>,
+    pub subscribed_topic_regex: Option<KafkaString>,
     /// `ServerAssignor`: versions 0-1, nullable in 0-1, default `null`.
-    pub server_assignor: Option<String>,
+    pub server_assignor: Option<KafkaString>,
     /// `TopicPartitions`: versions 0-1, nullable in 0-1, default `null`.
     pub topic_partitions: Option<Vec<TopicPartitions>>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for ConsumerGroupHeartbeatRequest {
     fn default() -> Self {
         Self {
-            group_id: String::new(),
-            member_id: String::new(),
+            group_id: KafkaString::new(),
+            member_id: KafkaString::new(),
             member_epoch: 0,
             instance_id: None,
             rack_id: None,
@@ -48,7 +48,7 @@ impl Default for ConsumerGroupHeartbeatRequest {
             subscribed_topic_regex: None,
             server_assignor: None,
             topic_partitions: None,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -100,7 +100,7 @@ impl ConsumerGroupHeartbeatRequest {
                 Some(items)
             }
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -289,7 +289,7 @@ pub struct TopicPartitions {
     /// `Partitions`: versions 0-1.
     pub partitions: IntArray<i32>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for TopicPartitions {
@@ -297,7 +297,7 @@ impl Default for TopicPartitions {
         Self {
             topic_id: Uuid::ZERO,
             partitions: IntArray::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -322,7 +322,7 @@ impl TopicPartitions {
             let n = r.array_len_required(flexible)?;
             r.int_array(n)?
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

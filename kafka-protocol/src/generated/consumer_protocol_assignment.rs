@@ -114,7 +114,7 @@ impl crate::arbitrary_support::ArbitraryVersioned for ConsumerProtocolAssignment
 #[derive(Debug, Clone, PartialEq)]
 pub struct TopicPartition {
     /// `Topic`: versions 0-3.
-    pub topic: String,
+    pub topic: KafkaString,
     /// `Partitions`: versions 0-3.
     pub partitions: IntArray<i32>,
 }
@@ -122,7 +122,7 @@ pub struct TopicPartition {
 impl Default for TopicPartition {
     fn default() -> Self {
         Self {
-            topic: String::new(),
+            topic: KafkaString::new(),
             partitions: IntArray::new(),
         }
     }

@@ -12,7 +12,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConsumerProtocolSubscription {
     /// `Topics`: versions 0-3.
-    pub topics: Vec<String>,
+    pub topics: Vec<KafkaString>,
     /// `UserData`: versions 0-3, nullable in 0-3, default `null`.
     pub user_data: Option<Bytes>,
     /// `OwnedPartitions`: versions 1-3.
@@ -20,7 +20,7 @@ pub struct ConsumerProtocolSubscription {
     /// `GenerationId`: versions 2-3, default `-1`.
     pub generation_id: i32,
     /// `RackId`: versions 3, nullable in 3, default `null`.
-    pub rack_id: Option<String>,
+    pub rack_id: Option<KafkaString>,
 }
 
 impl Default for ConsumerProtocolSubscription {
@@ -185,7 +185,7 @@ impl crate::arbitrary_support::ArbitraryVersioned for ConsumerProtocolSubscripti
 #[derive(Debug, Clone, PartialEq)]
 pub struct TopicPartition {
     /// `Topic`: versions 1-3.
-    pub topic: String,
+    pub topic: KafkaString,
     /// `Partitions`: versions 1-3.
     pub partitions: IntArray<i32>,
 }
@@ -193,7 +193,7 @@ pub struct TopicPartition {
 impl Default for TopicPartition {
     fn default() -> Self {
         Self {
-            topic: String::new(),
+            topic: KafkaString::new(),
             partitions: IntArray::new(),
         }
     }
@@ -217,7 +217,7 @@ impl TopicPartition {
         let mut f_topic = if version >= 1 {
             r.string(flexible)?
         } else {
-            String::new()
+            KafkaString::new()
         };
         let mut f_partitions = if version >= 1 {
             {

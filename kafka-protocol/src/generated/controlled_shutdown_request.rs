@@ -16,7 +16,7 @@ pub struct ControlledShutdownRequest {
     /// `BrokerEpoch`: versions 2-3, default `-1`.
     pub broker_epoch: i64,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for ControlledShutdownRequest {
@@ -24,7 +24,7 @@ impl Default for ControlledShutdownRequest {
         Self {
             broker_id: 0,
             broker_epoch: -1,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -46,7 +46,7 @@ impl ControlledShutdownRequest {
         let flexible = version >= 3;
         let f_broker_id = r.i32()?;
         let mut f_broker_epoch = if version >= 2 { r.i64()? } else { -1 };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

@@ -16,7 +16,7 @@ pub struct ControlledShutdownResponse {
     /// `RemainingPartitions`: versions 0-3.
     pub remaining_partitions: Vec<RemainingPartition>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for ControlledShutdownResponse {
@@ -24,7 +24,7 @@ impl Default for ControlledShutdownResponse {
         Self {
             error_code: 0,
             remaining_partitions: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -53,7 +53,7 @@ impl ControlledShutdownResponse {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -135,19 +135,19 @@ impl crate::arbitrary_support::ArbitraryVersioned for ControlledShutdownResponse
 #[derive(Debug, Clone, PartialEq)]
 pub struct RemainingPartition {
     /// `TopicName`: versions 0-3.
-    pub topic_name: String,
+    pub topic_name: KafkaString,
     /// `PartitionIndex`: versions 0-3.
     pub partition_index: i32,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for RemainingPartition {
     fn default() -> Self {
         Self {
-            topic_name: String::new(),
+            topic_name: KafkaString::new(),
             partition_index: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -169,7 +169,7 @@ impl RemainingPartition {
         let flexible = version >= 3;
         let f_topic_name = r.string(flexible)?;
         let f_partition_index = r.i32()?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

@@ -22,7 +22,7 @@ pub struct ControllerRegistrationRequest {
     /// `Features`: versions 0.
     pub features: Vec<Feature>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for ControllerRegistrationRequest {
@@ -33,7 +33,7 @@ impl Default for ControllerRegistrationRequest {
             zk_migration_ready: false,
             listeners: Vec::new(),
             features: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -72,7 +72,7 @@ impl ControllerRegistrationRequest {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -182,25 +182,25 @@ impl crate::arbitrary_support::ArbitraryVersioned for ControllerRegistrationRequ
 #[derive(Debug, Clone, PartialEq)]
 pub struct Listener {
     /// `Name`: versions 0.
-    pub name: String,
+    pub name: KafkaString,
     /// `Host`: versions 0.
-    pub host: String,
+    pub host: KafkaString,
     /// `Port`: versions 0.
     pub port: u16,
     /// `SecurityProtocol`: versions 0.
     pub security_protocol: i16,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for Listener {
     fn default() -> Self {
         Self {
-            name: String::new(),
-            host: String::new(),
+            name: KafkaString::new(),
+            host: KafkaString::new(),
             port: 0,
             security_protocol: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -224,7 +224,7 @@ impl Listener {
         let f_host = r.string(flexible)?;
         let f_port = r.u16()?;
         let f_security_protocol = r.i16()?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -308,22 +308,22 @@ impl crate::arbitrary_support::ArbitraryVersioned for Listener {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Feature {
     /// `Name`: versions 0.
-    pub name: String,
+    pub name: KafkaString,
     /// `MinSupportedVersion`: versions 0.
     pub min_supported_version: i16,
     /// `MaxSupportedVersion`: versions 0.
     pub max_supported_version: i16,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for Feature {
     fn default() -> Self {
         Self {
-            name: String::new(),
+            name: KafkaString::new(),
             min_supported_version: 0,
             max_supported_version: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -346,7 +346,7 @@ impl Feature {
         let f_name = r.string(flexible)?;
         let f_min_supported_version = r.i16()?;
         let f_max_supported_version = r.i16()?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

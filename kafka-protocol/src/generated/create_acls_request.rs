@@ -14,14 +14,14 @@ pub struct CreateAclsRequest {
     /// `Creations`: versions 0-3.
     pub creations: Vec<AclCreation>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for CreateAclsRequest {
     fn default() -> Self {
         Self {
             creations: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -49,7 +49,7 @@ impl CreateAclsRequest {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -127,32 +127,32 @@ pub struct AclCreation {
     /// `ResourceType`: versions 0-3.
     pub resource_type: i8,
     /// `ResourceName`: versions 0-3.
-    pub resource_name: String,
+    pub resource_name: KafkaString,
     /// `ResourcePatternType`: versions 1-3, default `3`.
     pub resource_pattern_type: i8,
     /// `Principal`: versions 0-3.
-    pub principal: String,
+    pub principal: KafkaString,
     /// `Host`: versions 0-3.
-    pub host: String,
+    pub host: KafkaString,
     /// `Operation`: versions 0-3.
     pub operation: i8,
     /// `PermissionType`: versions 0-3.
     pub permission_type: i8,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for AclCreation {
     fn default() -> Self {
         Self {
             resource_type: 0,
-            resource_name: String::new(),
+            resource_name: KafkaString::new(),
             resource_pattern_type: 3,
-            principal: String::new(),
-            host: String::new(),
+            principal: KafkaString::new(),
+            host: KafkaString::new(),
             operation: 0,
             permission_type: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -179,7 +179,7 @@ impl AclCreation {
         let f_host = r.string(flexible)?;
         let f_operation = r.i8()?;
         let f_permission_type = r.i8()?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

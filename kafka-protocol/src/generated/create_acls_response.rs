@@ -16,7 +16,7 @@ pub struct CreateAclsResponse {
     /// `Results`: versions 0-3.
     pub results: Vec<AclCreationResult>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for CreateAclsResponse {
@@ -24,7 +24,7 @@ impl Default for CreateAclsResponse {
         Self {
             throttle_time_ms: 0,
             results: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -53,7 +53,7 @@ impl CreateAclsResponse {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -137,17 +137,17 @@ pub struct AclCreationResult {
     /// `ErrorCode`: versions 0-3.
     pub error_code: i16,
     /// `ErrorMessage`: versions 0-3, nullable in 0-3.
-    pub error_message: Option<String>,
+    pub error_message: Option<KafkaString>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for AclCreationResult {
     fn default() -> Self {
         Self {
             error_code: 0,
-            error_message: Some(String::new()),
-            unknown_tagged_fields: Vec::new(),
+            error_message: Some(KafkaString::new()),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -169,7 +169,7 @@ impl AclCreationResult {
         let flexible = version >= 2;
         let f_error_code = r.i16()?;
         let f_error_message = r.nullable_string(flexible)?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

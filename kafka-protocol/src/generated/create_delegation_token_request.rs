@@ -12,25 +12,25 @@ use bytes::{BufMut, Bytes, BytesMut};
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateDelegationTokenRequest {
     /// `OwnerPrincipalType`: versions 3, nullable in 3.
-    pub owner_principal_type: Option<String>,
+    pub owner_principal_type: Option<KafkaString>,
     /// `OwnerPrincipalName`: versions 3, nullable in 3.
-    pub owner_principal_name: Option<String>,
+    pub owner_principal_name: Option<KafkaString>,
     /// `Renewers`: versions 0-3.
     pub renewers: Vec<CreatableRenewers>,
     /// `MaxLifetimeMs`: versions 0-3.
     pub max_lifetime_ms: i64,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for CreateDelegationTokenRequest {
     fn default() -> Self {
         Self {
-            owner_principal_type: Some(String::new()),
-            owner_principal_name: Some(String::new()),
+            owner_principal_type: Some(KafkaString::new()),
+            owner_principal_name: Some(KafkaString::new()),
             renewers: Vec::new(),
             max_lifetime_ms: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -53,12 +53,12 @@ impl CreateDelegationTokenRequest {
         let mut f_owner_principal_type = if version >= 3 {
             r.nullable_string(flexible)?
         } else {
-            Some(String::new())
+            Some(KafkaString::new())
         };
         let mut f_owner_principal_name = if version >= 3 {
             r.nullable_string(flexible)?
         } else {
-            Some(String::new())
+            Some(KafkaString::new())
         };
         let f_renewers = {
             let n = r.array_len_required(flexible)?;
@@ -69,7 +69,7 @@ impl CreateDelegationTokenRequest {
             items
         };
         let f_max_lifetime_ms = r.i64()?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -94,7 +94,7 @@ impl CreateDelegationTokenRequest {
     )]
     pub(crate) fn encode_body(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 2;
-        if (version <= 2) && self.owner_principal_type != Some(String::new()) {
+        if (version <= 2) && self.owner_principal_type != Some(KafkaString::new()) {
             return Err(EncodeError::FieldNotInVersion {
                 message: "CreateDelegationTokenRequest",
                 field: "owner_principal_type",
@@ -107,7 +107,7 @@ impl CreateDelegationTokenRequest {
                 put_nullable_string(w, value.as_deref(), flexible)?;
             }
         }
-        if (version <= 2) && self.owner_principal_name != Some(String::new()) {
+        if (version <= 2) && self.owner_principal_name != Some(KafkaString::new()) {
             return Err(EncodeError::FieldNotInVersion {
                 message: "CreateDelegationTokenRequest",
                 field: "owner_principal_name",
@@ -193,19 +193,19 @@ impl crate::arbitrary_support::ArbitraryVersioned for CreateDelegationTokenReque
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreatableRenewers {
     /// `PrincipalType`: versions 0-3.
-    pub principal_type: String,
+    pub principal_type: KafkaString,
     /// `PrincipalName`: versions 0-3.
-    pub principal_name: String,
+    pub principal_name: KafkaString,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for CreatableRenewers {
     fn default() -> Self {
         Self {
-            principal_type: String::new(),
-            principal_name: String::new(),
-            unknown_tagged_fields: Vec::new(),
+            principal_type: KafkaString::new(),
+            principal_name: KafkaString::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -227,7 +227,7 @@ impl CreatableRenewers {
         let flexible = version >= 2;
         let f_principal_type = r.string(flexible)?;
         let f_principal_name = r.string(flexible)?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

@@ -14,13 +14,13 @@ pub struct CreateDelegationTokenResponse {
     /// `ErrorCode`: versions 0-3.
     pub error_code: i16,
     /// `PrincipalType`: versions 0-3.
-    pub principal_type: String,
+    pub principal_type: KafkaString,
     /// `PrincipalName`: versions 0-3.
-    pub principal_name: String,
+    pub principal_name: KafkaString,
     /// `TokenRequesterPrincipalType`: versions 3.
-    pub token_requester_principal_type: String,
+    pub token_requester_principal_type: KafkaString,
     /// `TokenRequesterPrincipalName`: versions 3.
-    pub token_requester_principal_name: String,
+    pub token_requester_principal_name: KafkaString,
     /// `IssueTimestampMs`: versions 0-3.
     pub issue_timestamp_ms: i64,
     /// `ExpiryTimestampMs`: versions 0-3.
@@ -28,30 +28,30 @@ pub struct CreateDelegationTokenResponse {
     /// `MaxTimestampMs`: versions 0-3.
     pub max_timestamp_ms: i64,
     /// `TokenId`: versions 0-3.
-    pub token_id: String,
+    pub token_id: KafkaString,
     /// `Hmac`: versions 0-3.
     pub hmac: Bytes,
     /// `ThrottleTimeMs`: versions 0-3.
     pub throttle_time_ms: i32,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for CreateDelegationTokenResponse {
     fn default() -> Self {
         Self {
             error_code: 0,
-            principal_type: String::new(),
-            principal_name: String::new(),
-            token_requester_principal_type: String::new(),
-            token_requester_principal_name: String::new(),
+            principal_type: KafkaString::new(),
+            principal_name: KafkaString::new(),
+            token_requester_principal_type: KafkaString::new(),
+            token_requester_principal_name: KafkaString::new(),
             issue_timestamp_ms: 0,
             expiry_timestamp_ms: 0,
             max_timestamp_ms: 0,
-            token_id: String::new(),
+            token_id: KafkaString::new(),
             hmac: Bytes::new(),
             throttle_time_ms: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -77,12 +77,12 @@ impl CreateDelegationTokenResponse {
         let mut f_token_requester_principal_type = if version >= 3 {
             r.string(flexible)?
         } else {
-            String::new()
+            KafkaString::new()
         };
         let mut f_token_requester_principal_name = if version >= 3 {
             r.string(flexible)?
         } else {
-            String::new()
+            KafkaString::new()
         };
         let f_issue_timestamp_ms = r.i64()?;
         let f_expiry_timestamp_ms = r.i64()?;
@@ -90,7 +90,7 @@ impl CreateDelegationTokenResponse {
         let f_token_id = r.string(flexible)?;
         let f_hmac = r.bytes_field(flexible)?;
         let f_throttle_time_ms = r.i32()?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

@@ -18,7 +18,7 @@ pub struct CreatePartitionsRequest {
     /// `ValidateOnly`: versions 0-3.
     pub validate_only: bool,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for CreatePartitionsRequest {
@@ -27,7 +27,7 @@ impl Default for CreatePartitionsRequest {
             topics: Vec::new(),
             timeout_ms: 0,
             validate_only: false,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -57,7 +57,7 @@ impl CreatePartitionsRequest {
         };
         let f_timeout_ms = r.i32()?;
         let f_validate_only = r.bool()?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -145,22 +145,22 @@ impl crate::arbitrary_support::ArbitraryVersioned for CreatePartitionsRequest {
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreatePartitionsTopic {
     /// `Name`: versions 0-3.
-    pub name: String,
+    pub name: KafkaString,
     /// `Count`: versions 0-3.
     pub count: i32,
     /// `Assignments`: versions 0-3, nullable in 0-3.
     pub assignments: Option<Vec<CreatePartitionsAssignment>>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for CreatePartitionsTopic {
     fn default() -> Self {
         Self {
-            name: String::new(),
+            name: KafkaString::new(),
             count: 0,
             assignments: Some(Vec::new()),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -192,7 +192,7 @@ impl CreatePartitionsTopic {
                 Some(items)
             }
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -291,14 +291,14 @@ pub struct CreatePartitionsAssignment {
     /// `BrokerIds`: versions 0-3.
     pub broker_ids: IntArray<i32>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for CreatePartitionsAssignment {
     fn default() -> Self {
         Self {
             broker_ids: IntArray::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -322,7 +322,7 @@ impl CreatePartitionsAssignment {
             let n = r.array_len_required(flexible)?;
             r.int_array(n)?
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

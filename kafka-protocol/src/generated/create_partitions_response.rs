@@ -16,7 +16,7 @@ pub struct CreatePartitionsResponse {
     /// `Results`: versions 0-3.
     pub results: Vec<CreatePartitionsTopicResult>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for CreatePartitionsResponse {
@@ -24,7 +24,7 @@ impl Default for CreatePartitionsResponse {
         Self {
             throttle_time_ms: 0,
             results: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -53,7 +53,7 @@ impl CreatePartitionsResponse {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -137,22 +137,22 @@ impl crate::arbitrary_support::ArbitraryVersioned for CreatePartitionsResponse {
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreatePartitionsTopicResult {
     /// `Name`: versions 0-3.
-    pub name: String,
+    pub name: KafkaString,
     /// `ErrorCode`: versions 0-3.
     pub error_code: i16,
     /// `ErrorMessage`: versions 0-3, nullable in 0-3, default `null`.
-    pub error_message: Option<String>,
+    pub error_message: Option<KafkaString>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for CreatePartitionsTopicResult {
     fn default() -> Self {
         Self {
-            name: String::new(),
+            name: KafkaString::new(),
             error_code: 0,
             error_message: None,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -175,7 +175,7 @@ impl CreatePartitionsTopicResult {
         let f_name = r.string(flexible)?;
         let f_error_code = r.i16()?;
         let f_error_message = r.nullable_string(flexible)?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

@@ -18,7 +18,7 @@ pub struct CreateTopicsRequest {
     /// `validateOnly`: versions 1-7, default `false`.
     pub validate_only: bool,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for CreateTopicsRequest {
@@ -27,7 +27,7 @@ impl Default for CreateTopicsRequest {
             topics: Vec::new(),
             timeout_ms: 60000,
             validate_only: false,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -57,7 +57,7 @@ impl CreateTopicsRequest {
         };
         let f_timeout_ms = r.i32()?;
         let mut f_validate_only = if version >= 1 { r.bool()? } else { false };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -156,7 +156,7 @@ impl crate::arbitrary_support::ArbitraryVersioned for CreateTopicsRequest {
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreatableTopic {
     /// `Name`: versions 0-7.
-    pub name: String,
+    pub name: KafkaString,
     /// `NumPartitions`: versions 0-7.
     pub num_partitions: i32,
     /// `ReplicationFactor`: versions 0-7.
@@ -166,18 +166,18 @@ pub struct CreatableTopic {
     /// `Configs`: versions 0-7.
     pub configs: Vec<CreatableTopicConfig>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for CreatableTopic {
     fn default() -> Self {
         Self {
-            name: String::new(),
+            name: KafkaString::new(),
             num_partitions: 0,
             replication_factor: 0,
             assignments: Vec::new(),
             configs: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -216,7 +216,7 @@ impl CreatableTopic {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -330,7 +330,7 @@ pub struct CreatableReplicaAssignment {
     /// `BrokerIds`: versions 0-7.
     pub broker_ids: IntArray<i32>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for CreatableReplicaAssignment {
@@ -338,7 +338,7 @@ impl Default for CreatableReplicaAssignment {
         Self {
             partition_index: 0,
             broker_ids: IntArray::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -363,7 +363,7 @@ impl CreatableReplicaAssignment {
             let n = r.array_len_required(flexible)?;
             r.int_array(n)?
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -442,19 +442,19 @@ impl crate::arbitrary_support::ArbitraryVersioned for CreatableReplicaAssignment
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreatableTopicConfig {
     /// `Name`: versions 0-7.
-    pub name: String,
+    pub name: KafkaString,
     /// `Value`: versions 0-7, nullable in 0-7.
-    pub value: Option<String>,
+    pub value: Option<KafkaString>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for CreatableTopicConfig {
     fn default() -> Self {
         Self {
-            name: String::new(),
-            value: Some(String::new()),
-            unknown_tagged_fields: Vec::new(),
+            name: KafkaString::new(),
+            value: Some(KafkaString::new()),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -476,7 +476,7 @@ impl CreatableTopicConfig {
         let flexible = version >= 5;
         let f_name = r.string(flexible)?;
         let f_value = r.nullable_string(flexible)?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

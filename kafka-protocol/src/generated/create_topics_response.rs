@@ -16,7 +16,7 @@ pub struct CreateTopicsResponse {
     /// `Topics`: versions 0-7.
     pub topics: Vec<CreatableTopicResult>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for CreateTopicsResponse {
@@ -24,7 +24,7 @@ impl Default for CreateTopicsResponse {
         Self {
             throttle_time_ms: 0,
             topics: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -53,7 +53,7 @@ impl CreateTopicsResponse {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -139,13 +139,13 @@ impl crate::arbitrary_support::ArbitraryVersioned for CreateTopicsResponse {
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreatableTopicResult {
     /// `Name`: versions 0-7.
-    pub name: String,
+    pub name: KafkaString,
     /// `TopicId`: versions 7.
     pub topic_id: Uuid,
     /// `ErrorCode`: versions 0-7.
     pub error_code: i16,
     /// `ErrorMessage`: versions 1-7, nullable in 1-7.
-    pub error_message: Option<String>,
+    pub error_message: Option<KafkaString>,
     /// `TopicConfigErrorCode`: versions 5-7, tagged (tag 0) in 5-7.
     pub topic_config_error_code: i16,
     /// `NumPartitions`: versions 5-7, default `-1`.
@@ -155,21 +155,21 @@ pub struct CreatableTopicResult {
     /// `Configs`: versions 5-7, nullable in 5-7.
     pub configs: Option<Vec<CreatableTopicConfigs>>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for CreatableTopicResult {
     fn default() -> Self {
         Self {
-            name: String::new(),
+            name: KafkaString::new(),
             topic_id: Uuid::ZERO,
             error_code: 0,
-            error_message: Some(String::new()),
+            error_message: Some(KafkaString::new()),
             topic_config_error_code: 0,
             num_partitions: -1,
             replication_factor: -1,
             configs: Some(Vec::new()),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -195,7 +195,7 @@ impl CreatableTopicResult {
         let mut f_error_message = if version >= 1 {
             r.nullable_string(flexible)?
         } else {
-            Some(String::new())
+            Some(KafkaString::new())
         };
         let mut f_topic_config_error_code = 0;
         let mut f_num_partitions = if version >= 5 { r.i32()? } else { -1 };
@@ -214,7 +214,7 @@ impl CreatableTopicResult {
         } else {
             Some(Vec::new())
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -382,9 +382,9 @@ impl crate::arbitrary_support::ArbitraryVersioned for CreatableTopicResult {
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreatableTopicConfigs {
     /// `Name`: versions 5-7.
-    pub name: String,
+    pub name: KafkaString,
     /// `Value`: versions 5-7, nullable in 5-7.
-    pub value: Option<String>,
+    pub value: Option<KafkaString>,
     /// `ReadOnly`: versions 5-7.
     pub read_only: bool,
     /// `ConfigSource`: versions 5-7, default `-1`.
@@ -392,18 +392,18 @@ pub struct CreatableTopicConfigs {
     /// `IsSensitive`: versions 5-7.
     pub is_sensitive: bool,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for CreatableTopicConfigs {
     fn default() -> Self {
         Self {
-            name: String::new(),
-            value: Some(String::new()),
+            name: KafkaString::new(),
+            value: Some(KafkaString::new()),
             read_only: false,
             config_source: -1,
             is_sensitive: false,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -426,17 +426,17 @@ impl CreatableTopicConfigs {
         let mut f_name = if version >= 5 {
             r.string(flexible)?
         } else {
-            String::new()
+            KafkaString::new()
         };
         let mut f_value = if version >= 5 {
             r.nullable_string(flexible)?
         } else {
-            Some(String::new())
+            Some(KafkaString::new())
         };
         let mut f_read_only = if version >= 5 { r.bool()? } else { false };
         let mut f_config_source = if version >= 5 { r.i8()? } else { -1 };
         let mut f_is_sensitive = if version >= 5 { r.bool()? } else { false };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -475,7 +475,7 @@ impl CreatableTopicConfigs {
                 put_string(w, value, flexible)?;
             }
         }
-        if (version <= 4) && self.value != Some(String::new()) {
+        if (version <= 4) && self.value != Some(KafkaString::new()) {
             return Err(EncodeError::FieldNotInVersion {
                 message: "CreatableTopicConfigs",
                 field: "value",

@@ -12,22 +12,22 @@ use bytes::{BufMut, Bytes, BytesMut};
 #[derive(Debug, Clone, PartialEq)]
 pub struct DefaultPrincipalData {
     /// `Type`: versions 0.
-    pub r#type: String,
+    pub r#type: KafkaString,
     /// `Name`: versions 0.
-    pub name: String,
+    pub name: KafkaString,
     /// `TokenAuthenticated`: versions 0.
     pub token_authenticated: bool,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for DefaultPrincipalData {
     fn default() -> Self {
         Self {
-            r#type: String::new(),
-            name: String::new(),
+            r#type: KafkaString::new(),
+            name: KafkaString::new(),
             token_authenticated: false,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -50,7 +50,7 @@ impl DefaultPrincipalData {
         let f_type = r.string(flexible)?;
         let f_name = r.string(flexible)?;
         let f_token_authenticated = r.bool()?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

@@ -16,7 +16,7 @@ pub struct DeleteAclsResponse {
     /// `FilterResults`: versions 0-3.
     pub filter_results: Vec<DeleteAclsFilterResult>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for DeleteAclsResponse {
@@ -24,7 +24,7 @@ impl Default for DeleteAclsResponse {
         Self {
             throttle_time_ms: 0,
             filter_results: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -53,7 +53,7 @@ impl DeleteAclsResponse {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -137,20 +137,20 @@ pub struct DeleteAclsFilterResult {
     /// `ErrorCode`: versions 0-3.
     pub error_code: i16,
     /// `ErrorMessage`: versions 0-3, nullable in 0-3.
-    pub error_message: Option<String>,
+    pub error_message: Option<KafkaString>,
     /// `MatchingAcls`: versions 0-3.
     pub matching_acls: Vec<DeleteAclsMatchingAcl>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for DeleteAclsFilterResult {
     fn default() -> Self {
         Self {
             error_code: 0,
-            error_message: Some(String::new()),
+            error_message: Some(KafkaString::new()),
             matching_acls: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -180,7 +180,7 @@ impl DeleteAclsFilterResult {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -274,38 +274,38 @@ pub struct DeleteAclsMatchingAcl {
     /// `ErrorCode`: versions 0-3.
     pub error_code: i16,
     /// `ErrorMessage`: versions 0-3, nullable in 0-3.
-    pub error_message: Option<String>,
+    pub error_message: Option<KafkaString>,
     /// `ResourceType`: versions 0-3.
     pub resource_type: i8,
     /// `ResourceName`: versions 0-3.
-    pub resource_name: String,
+    pub resource_name: KafkaString,
     /// `PatternType`: versions 1-3, default `3`.
     pub pattern_type: i8,
     /// `Principal`: versions 0-3.
-    pub principal: String,
+    pub principal: KafkaString,
     /// `Host`: versions 0-3.
-    pub host: String,
+    pub host: KafkaString,
     /// `Operation`: versions 0-3.
     pub operation: i8,
     /// `PermissionType`: versions 0-3.
     pub permission_type: i8,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for DeleteAclsMatchingAcl {
     fn default() -> Self {
         Self {
             error_code: 0,
-            error_message: Some(String::new()),
+            error_message: Some(KafkaString::new()),
             resource_type: 0,
-            resource_name: String::new(),
+            resource_name: KafkaString::new(),
             pattern_type: 3,
-            principal: String::new(),
-            host: String::new(),
+            principal: KafkaString::new(),
+            host: KafkaString::new(),
             operation: 0,
             permission_type: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -334,7 +334,7 @@ impl DeleteAclsMatchingAcl {
         let f_host = r.string(flexible)?;
         let f_operation = r.i8()?;
         let f_permission_type = r.i8()?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

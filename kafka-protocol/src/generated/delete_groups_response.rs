@@ -16,7 +16,7 @@ pub struct DeleteGroupsResponse {
     /// `Results`: versions 0-2.
     pub results: Vec<DeletableGroupResult>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for DeleteGroupsResponse {
@@ -24,7 +24,7 @@ impl Default for DeleteGroupsResponse {
         Self {
             throttle_time_ms: 0,
             results: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -53,7 +53,7 @@ impl DeleteGroupsResponse {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -135,19 +135,19 @@ impl crate::arbitrary_support::ArbitraryVersioned for DeleteGroupsResponse {
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeletableGroupResult {
     /// `GroupId`: versions 0-2.
-    pub group_id: String,
+    pub group_id: KafkaString,
     /// `ErrorCode`: versions 0-2.
     pub error_code: i16,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for DeletableGroupResult {
     fn default() -> Self {
         Self {
-            group_id: String::new(),
+            group_id: KafkaString::new(),
             error_code: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -169,7 +169,7 @@ impl DeletableGroupResult {
         let flexible = version >= 2;
         let f_group_id = r.string(flexible)?;
         let f_error_code = r.i16()?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

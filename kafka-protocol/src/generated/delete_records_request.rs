@@ -16,7 +16,7 @@ pub struct DeleteRecordsRequest {
     /// `TimeoutMs`: versions 0-2.
     pub timeout_ms: i32,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for DeleteRecordsRequest {
@@ -24,7 +24,7 @@ impl Default for DeleteRecordsRequest {
         Self {
             topics: Vec::new(),
             timeout_ms: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -53,7 +53,7 @@ impl DeleteRecordsRequest {
             items
         };
         let f_timeout_ms = r.i32()?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -135,19 +135,19 @@ impl crate::arbitrary_support::ArbitraryVersioned for DeleteRecordsRequest {
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeleteRecordsTopic {
     /// `Name`: versions 0-2.
-    pub name: String,
+    pub name: KafkaString,
     /// `Partitions`: versions 0-2.
     pub partitions: Vec<DeleteRecordsPartition>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for DeleteRecordsTopic {
     fn default() -> Self {
         Self {
-            name: String::new(),
+            name: KafkaString::new(),
             partitions: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -176,7 +176,7 @@ impl DeleteRecordsTopic {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -262,7 +262,7 @@ pub struct DeleteRecordsPartition {
     /// `Offset`: versions 0-2.
     pub offset: i64,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for DeleteRecordsPartition {
@@ -270,7 +270,7 @@ impl Default for DeleteRecordsPartition {
         Self {
             partition_index: 0,
             offset: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -292,7 +292,7 @@ impl DeleteRecordsPartition {
         let flexible = version >= 2;
         let f_partition_index = r.i32()?;
         let f_offset = r.i64()?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

@@ -16,7 +16,7 @@ pub struct DeleteRecordsResponse {
     /// `Topics`: versions 0-2.
     pub topics: Vec<DeleteRecordsTopicResult>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for DeleteRecordsResponse {
@@ -24,7 +24,7 @@ impl Default for DeleteRecordsResponse {
         Self {
             throttle_time_ms: 0,
             topics: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -53,7 +53,7 @@ impl DeleteRecordsResponse {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -135,19 +135,19 @@ impl crate::arbitrary_support::ArbitraryVersioned for DeleteRecordsResponse {
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeleteRecordsTopicResult {
     /// `Name`: versions 0-2.
-    pub name: String,
+    pub name: KafkaString,
     /// `Partitions`: versions 0-2.
     pub partitions: Vec<DeleteRecordsPartitionResult>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for DeleteRecordsTopicResult {
     fn default() -> Self {
         Self {
-            name: String::new(),
+            name: KafkaString::new(),
             partitions: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -176,7 +176,7 @@ impl DeleteRecordsTopicResult {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -266,7 +266,7 @@ pub struct DeleteRecordsPartitionResult {
     /// `ErrorCode`: versions 0-2.
     pub error_code: i16,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for DeleteRecordsPartitionResult {
@@ -275,7 +275,7 @@ impl Default for DeleteRecordsPartitionResult {
             partition_index: 0,
             low_watermark: 0,
             error_code: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -298,7 +298,7 @@ impl DeleteRecordsPartitionResult {
         let f_partition_index = r.i32()?;
         let f_low_watermark = r.i64()?;
         let f_error_code = r.i16()?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

@@ -12,19 +12,19 @@ use bytes::{BufMut, Bytes, BytesMut};
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeleteShareGroupOffsetsRequest {
     /// `GroupId`: versions 0.
-    pub group_id: String,
+    pub group_id: KafkaString,
     /// `Topics`: versions 0.
     pub topics: Vec<DeleteShareGroupOffsetsRequestTopic>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for DeleteShareGroupOffsetsRequest {
     fn default() -> Self {
         Self {
-            group_id: String::new(),
+            group_id: KafkaString::new(),
             topics: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -55,7 +55,7 @@ impl DeleteShareGroupOffsetsRequest {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -139,16 +139,16 @@ impl crate::arbitrary_support::ArbitraryVersioned for DeleteShareGroupOffsetsReq
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeleteShareGroupOffsetsRequestTopic {
     /// `TopicName`: versions 0.
-    pub topic_name: String,
+    pub topic_name: KafkaString,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for DeleteShareGroupOffsetsRequestTopic {
     fn default() -> Self {
         Self {
-            topic_name: String::new(),
-            unknown_tagged_fields: Vec::new(),
+            topic_name: KafkaString::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -170,7 +170,7 @@ impl DeleteShareGroupOffsetsRequestTopic {
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
         let f_topic_name = r.string(flexible)?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

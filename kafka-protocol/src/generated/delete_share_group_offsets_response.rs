@@ -16,11 +16,11 @@ pub struct DeleteShareGroupOffsetsResponse {
     /// `ErrorCode`: versions 0.
     pub error_code: i16,
     /// `ErrorMessage`: versions 0, nullable in 0, default `null`.
-    pub error_message: Option<String>,
+    pub error_message: Option<KafkaString>,
     /// `Responses`: versions 0.
     pub responses: Vec<DeleteShareGroupOffsetsResponseTopic>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for DeleteShareGroupOffsetsResponse {
@@ -30,7 +30,7 @@ impl Default for DeleteShareGroupOffsetsResponse {
             error_code: 0,
             error_message: None,
             responses: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -63,7 +63,7 @@ impl DeleteShareGroupOffsetsResponse {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -163,25 +163,25 @@ impl crate::arbitrary_support::ArbitraryVersioned for DeleteShareGroupOffsetsRes
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeleteShareGroupOffsetsResponseTopic {
     /// `TopicName`: versions 0.
-    pub topic_name: String,
+    pub topic_name: KafkaString,
     /// `TopicId`: versions 0.
     pub topic_id: Uuid,
     /// `ErrorCode`: versions 0.
     pub error_code: i16,
     /// `ErrorMessage`: versions 0, nullable in 0, default `null`.
-    pub error_message: Option<String>,
+    pub error_message: Option<KafkaString>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for DeleteShareGroupOffsetsResponseTopic {
     fn default() -> Self {
         Self {
-            topic_name: String::new(),
+            topic_name: KafkaString::new(),
             topic_id: Uuid::ZERO,
             error_code: 0,
             error_message: None,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -206,7 +206,7 @@ impl DeleteShareGroupOffsetsResponseTopic {
         let f_topic_id = r.uuid()?;
         let f_error_code = r.i16()?;
         let f_error_message = r.nullable_string(flexible)?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

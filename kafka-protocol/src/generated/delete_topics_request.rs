@@ -14,11 +14,11 @@ pub struct DeleteTopicsRequest {
     /// `Topics`: versions 6.
     pub topics: Vec<DeleteTopicState>,
     /// `TopicNames`: versions 0-5.
-    pub topic_names: Vec<String>,
+    pub topic_names: Vec<KafkaString>,
     /// `TimeoutMs`: versions 0-6.
     pub timeout_ms: i32,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for DeleteTopicsRequest {
@@ -27,7 +27,7 @@ impl Default for DeleteTopicsRequest {
             topics: Vec::new(),
             topic_names: Vec::new(),
             timeout_ms: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -72,7 +72,7 @@ impl DeleteTopicsRequest {
             Vec::new()
         };
         let f_timeout_ms = r.i32()?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -185,11 +185,11 @@ impl crate::arbitrary_support::ArbitraryVersioned for DeleteTopicsRequest {
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeleteTopicState {
     /// `Name`: versions 6, nullable in 6, default `null`.
-    pub name: Option<String>,
+    pub name: Option<KafkaString>,
     /// `TopicId`: versions 6.
     pub topic_id: Uuid,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for DeleteTopicState {
@@ -197,7 +197,7 @@ impl Default for DeleteTopicState {
         Self {
             name: None,
             topic_id: Uuid::ZERO,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -223,7 +223,7 @@ impl DeleteTopicState {
             None
         };
         let mut f_topic_id = if version >= 6 { r.uuid()? } else { Uuid::ZERO };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

@@ -16,7 +16,7 @@ pub struct DeleteTopicsResponse {
     /// `Responses`: versions 0-6.
     pub responses: Vec<DeletableTopicResult>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for DeleteTopicsResponse {
@@ -24,7 +24,7 @@ impl Default for DeleteTopicsResponse {
         Self {
             throttle_time_ms: 0,
             responses: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -53,7 +53,7 @@ impl DeleteTopicsResponse {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -139,25 +139,25 @@ impl crate::arbitrary_support::ArbitraryVersioned for DeleteTopicsResponse {
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeletableTopicResult {
     /// `Name`: versions 0-6, nullable in 6.
-    pub name: Option<String>,
+    pub name: Option<KafkaString>,
     /// `TopicId`: versions 6.
     pub topic_id: Uuid,
     /// `ErrorCode`: versions 0-6.
     pub error_code: i16,
     /// `ErrorMessage`: versions 5-6, nullable in 5-6, default `null`.
-    pub error_message: Option<String>,
+    pub error_message: Option<KafkaString>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for DeletableTopicResult {
     fn default() -> Self {
         Self {
-            name: Some(String::new()),
+            name: Some(KafkaString::new()),
             topic_id: Uuid::ZERO,
             error_code: 0,
             error_message: None,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -189,7 +189,7 @@ impl DeletableTopicResult {
         } else {
             None
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

@@ -14,32 +14,32 @@ pub struct DescribeAclsRequest {
     /// `ResourceTypeFilter`: versions 0-3.
     pub resource_type_filter: i8,
     /// `ResourceNameFilter`: versions 0-3, nullable in 0-3.
-    pub resource_name_filter: Option<String>,
+    pub resource_name_filter: Option<KafkaString>,
     /// `PatternTypeFilter`: versions 1-3, default `3`.
     pub pattern_type_filter: i8,
     /// `PrincipalFilter`: versions 0-3, nullable in 0-3.
-    pub principal_filter: Option<String>,
+    pub principal_filter: Option<KafkaString>,
     /// `HostFilter`: versions 0-3, nullable in 0-3.
-    pub host_filter: Option<String>,
+    pub host_filter: Option<KafkaString>,
     /// `Operation`: versions 0-3.
     pub operation: i8,
     /// `PermissionType`: versions 0-3.
     pub permission_type: i8,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for DescribeAclsRequest {
     fn default() -> Self {
         Self {
             resource_type_filter: 0,
-            resource_name_filter: Some(String::new()),
+            resource_name_filter: Some(KafkaString::new()),
             pattern_type_filter: 3,
-            principal_filter: Some(String::new()),
-            host_filter: Some(String::new()),
+            principal_filter: Some(KafkaString::new()),
+            host_filter: Some(KafkaString::new()),
             operation: 0,
             permission_type: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -66,7 +66,7 @@ impl DescribeAclsRequest {
         let f_host_filter = r.nullable_string(flexible)?;
         let f_operation = r.i8()?;
         let f_permission_type = r.i8()?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

@@ -16,11 +16,11 @@ pub struct DescribeAclsResponse {
     /// `ErrorCode`: versions 0-3.
     pub error_code: i16,
     /// `ErrorMessage`: versions 0-3, nullable in 0-3.
-    pub error_message: Option<String>,
+    pub error_message: Option<KafkaString>,
     /// `Resources`: versions 0-3.
     pub resources: Vec<DescribeAclsResource>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for DescribeAclsResponse {
@@ -28,9 +28,9 @@ impl Default for DescribeAclsResponse {
         Self {
             throttle_time_ms: 0,
             error_code: 0,
-            error_message: Some(String::new()),
+            error_message: Some(KafkaString::new()),
             resources: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -61,7 +61,7 @@ impl DescribeAclsResponse {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -161,23 +161,23 @@ pub struct DescribeAclsResource {
     /// `ResourceType`: versions 0-3.
     pub resource_type: i8,
     /// `ResourceName`: versions 0-3.
-    pub resource_name: String,
+    pub resource_name: KafkaString,
     /// `PatternType`: versions 1-3, default `3`.
     pub pattern_type: i8,
     /// `Acls`: versions 0-3.
     pub acls: Vec<AclDescription>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for DescribeAclsResource {
     fn default() -> Self {
         Self {
             resource_type: 0,
-            resource_name: String::new(),
+            resource_name: KafkaString::new(),
             pattern_type: 3,
             acls: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -208,7 +208,7 @@ impl DescribeAclsResource {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -313,25 +313,25 @@ impl crate::arbitrary_support::ArbitraryVersioned for DescribeAclsResource {
 #[derive(Debug, Clone, PartialEq)]
 pub struct AclDescription {
     /// `Principal`: versions 0-3.
-    pub principal: String,
+    pub principal: KafkaString,
     /// `Host`: versions 0-3.
-    pub host: String,
+    pub host: KafkaString,
     /// `Operation`: versions 0-3.
     pub operation: i8,
     /// `PermissionType`: versions 0-3.
     pub permission_type: i8,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for AclDescription {
     fn default() -> Self {
         Self {
-            principal: String::new(),
-            host: String::new(),
+            principal: KafkaString::new(),
+            host: KafkaString::new(),
             operation: 0,
             permission_type: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -355,7 +355,7 @@ impl AclDescription {
         let f_host = r.string(flexible)?;
         let f_operation = r.i8()?;
         let f_permission_type = r.i8()?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

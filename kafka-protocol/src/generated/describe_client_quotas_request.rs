@@ -16,7 +16,7 @@ pub struct DescribeClientQuotasRequest {
     /// `Strict`: versions 0-1.
     pub strict: bool,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for DescribeClientQuotasRequest {
@@ -24,7 +24,7 @@ impl Default for DescribeClientQuotasRequest {
         Self {
             components: Vec::new(),
             strict: false,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -53,7 +53,7 @@ impl DescribeClientQuotasRequest {
             items
         };
         let f_strict = r.bool()?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -135,22 +135,22 @@ impl crate::arbitrary_support::ArbitraryVersioned for DescribeClientQuotasReques
 #[derive(Debug, Clone, PartialEq)]
 pub struct ComponentData {
     /// `EntityType`: versions 0-1.
-    pub entity_type: String,
+    pub entity_type: KafkaString,
     /// `MatchType`: versions 0-1.
     pub match_type: i8,
     /// `Match`: versions 0-1, nullable in 0-1.
-    pub r#match: Option<String>,
+    pub r#match: Option<KafkaString>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for ComponentData {
     fn default() -> Self {
         Self {
-            entity_type: String::new(),
+            entity_type: KafkaString::new(),
             match_type: 0,
-            r#match: Some(String::new()),
-            unknown_tagged_fields: Vec::new(),
+            r#match: Some(KafkaString::new()),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -173,7 +173,7 @@ impl ComponentData {
         let f_entity_type = r.string(flexible)?;
         let f_match_type = r.i8()?;
         let f_match = r.nullable_string(flexible)?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

@@ -16,11 +16,11 @@ pub struct DescribeClientQuotasResponse {
     /// `ErrorCode`: versions 0-1.
     pub error_code: i16,
     /// `ErrorMessage`: versions 0-1, nullable in 0-1.
-    pub error_message: Option<String>,
+    pub error_message: Option<KafkaString>,
     /// `Entries`: versions 0-1, nullable in 0-1.
     pub entries: Option<Vec<EntryData>>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for DescribeClientQuotasResponse {
@@ -28,9 +28,9 @@ impl Default for DescribeClientQuotasResponse {
         Self {
             throttle_time_ms: 0,
             error_code: 0,
-            error_message: Some(String::new()),
+            error_message: Some(KafkaString::new()),
             entries: Some(Vec::new()),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -63,7 +63,7 @@ impl DescribeClientQuotasResponse {
                 Some(items)
             }
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -174,7 +174,7 @@ pub struct EntryData {
     /// `Values`: versions 0-1.
     pub values: Vec<ValueData>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for EntryData {
@@ -182,7 +182,7 @@ impl Default for EntryData {
         Self {
             entity: Vec::new(),
             values: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -218,7 +218,7 @@ impl EntryData {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -310,19 +310,19 @@ impl crate::arbitrary_support::ArbitraryVersioned for EntryData {
 #[derive(Debug, Clone, PartialEq)]
 pub struct EntityData {
     /// `EntityType`: versions 0-1.
-    pub entity_type: String,
+    pub entity_type: KafkaString,
     /// `EntityName`: versions 0-1, nullable in 0-1.
-    pub entity_name: Option<String>,
+    pub entity_name: Option<KafkaString>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for EntityData {
     fn default() -> Self {
         Self {
-            entity_type: String::new(),
-            entity_name: Some(String::new()),
-            unknown_tagged_fields: Vec::new(),
+            entity_type: KafkaString::new(),
+            entity_name: Some(KafkaString::new()),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -344,7 +344,7 @@ impl EntityData {
         let flexible = version >= 1;
         let f_entity_type = r.string(flexible)?;
         let f_entity_name = r.nullable_string(flexible)?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -420,19 +420,19 @@ impl crate::arbitrary_support::ArbitraryVersioned for EntityData {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ValueData {
     /// `Key`: versions 0-1.
-    pub key: String,
+    pub key: KafkaString,
     /// `Value`: versions 0-1.
     pub value: f64,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for ValueData {
     fn default() -> Self {
         Self {
-            key: String::new(),
+            key: KafkaString::new(),
             value: 0.0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -454,7 +454,7 @@ impl ValueData {
         let flexible = version >= 1;
         let f_key = r.string(flexible)?;
         let f_value = r.f64()?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

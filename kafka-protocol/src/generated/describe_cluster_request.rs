@@ -18,7 +18,7 @@ pub struct DescribeClusterRequest {
     /// `IncludeFencedBrokers`: versions 2.
     pub include_fenced_brokers: bool,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for DescribeClusterRequest {
@@ -27,7 +27,7 @@ impl Default for DescribeClusterRequest {
             include_cluster_authorized_operations: false,
             endpoint_type: 1,
             include_fenced_brokers: false,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -50,7 +50,7 @@ impl DescribeClusterRequest {
         let f_include_cluster_authorized_operations = r.bool()?;
         let mut f_endpoint_type = if version >= 1 { r.i8()? } else { 1 };
         let mut f_include_fenced_brokers = if version >= 2 { r.bool()? } else { false };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

@@ -16,11 +16,11 @@ pub struct DescribeClusterResponse {
     /// `ErrorCode`: versions 0-2.
     pub error_code: i16,
     /// `ErrorMessage`: versions 0-2, nullable in 0-2, default `null`.
-    pub error_message: Option<String>,
+    pub error_message: Option<KafkaString>,
     /// `EndpointType`: versions 1-2, default `1`.
     pub endpoint_type: i8,
     /// `ClusterId`: versions 0-2.
-    pub cluster_id: String,
+    pub cluster_id: KafkaString,
     /// `ControllerId`: versions 0-2, default `-1`.
     pub controller_id: i32,
     /// `Brokers`: versions 0-2.
@@ -28,7 +28,7 @@ pub struct DescribeClusterResponse {
     /// `ClusterAuthorizedOperations`: versions 0-2, default `-2147483648`.
     pub cluster_authorized_operations: i32,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for DescribeClusterResponse {
@@ -38,11 +38,11 @@ impl Default for DescribeClusterResponse {
             error_code: 0,
             error_message: None,
             endpoint_type: 1,
-            cluster_id: String::new(),
+            cluster_id: KafkaString::new(),
             controller_id: -1,
             brokers: Vec::new(),
             cluster_authorized_operations: -2147483648,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -77,7 +77,7 @@ impl DescribeClusterResponse {
             items
         };
         let f_cluster_authorized_operations = r.i32()?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -212,26 +212,26 @@ pub struct DescribeClusterBroker {
     /// `BrokerId`: versions 0-2.
     pub broker_id: i32,
     /// `Host`: versions 0-2.
-    pub host: String,
+    pub host: KafkaString,
     /// `Port`: versions 0-2.
     pub port: i32,
     /// `Rack`: versions 0-2, nullable in 0-2, default `null`.
-    pub rack: Option<String>,
+    pub rack: Option<KafkaString>,
     /// `IsFenced`: versions 2.
     pub is_fenced: bool,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for DescribeClusterBroker {
     fn default() -> Self {
         Self {
             broker_id: 0,
-            host: String::new(),
+            host: KafkaString::new(),
             port: 0,
             rack: None,
             is_fenced: false,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -256,7 +256,7 @@ impl DescribeClusterBroker {
         let f_port = r.i32()?;
         let f_rack = r.nullable_string(flexible)?;
         let mut f_is_fenced = if version >= 2 { r.bool()? } else { false };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

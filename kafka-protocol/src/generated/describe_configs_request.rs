@@ -18,7 +18,7 @@ pub struct DescribeConfigsRequest {
     /// `IncludeDocumentation`: versions 3-4, default `false`.
     pub include_documentation: bool,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for DescribeConfigsRequest {
@@ -27,7 +27,7 @@ impl Default for DescribeConfigsRequest {
             resources: Vec::new(),
             include_synonyms: false,
             include_documentation: false,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -57,7 +57,7 @@ impl DescribeConfigsRequest {
         };
         let mut f_include_synonyms = if version >= 1 { r.bool()? } else { false };
         let mut f_include_documentation = if version >= 3 { r.bool()? } else { false };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -169,20 +169,20 @@ pub struct DescribeConfigsResource {
     /// `ResourceType`: versions 0-4.
     pub resource_type: i8,
     /// `ResourceName`: versions 0-4.
-    pub resource_name: String,
+    pub resource_name: KafkaString,
     /// `ConfigurationKeys`: versions 0-4, nullable in 0-4.
-    pub configuration_keys: Option<Vec<String>>,
+    pub configuration_keys: Option<Vec<KafkaString>>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for DescribeConfigsResource {
     fn default() -> Self {
         Self {
             resource_type: 0,
-            resource_name: String::new(),
+            resource_name: KafkaString::new(),
             configuration_keys: Some(Vec::new()),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -214,7 +214,7 @@ impl DescribeConfigsResource {
                 Some(items)
             }
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

@@ -16,7 +16,7 @@ pub struct DescribeConfigsResponse {
     /// `Results`: versions 0-4.
     pub results: Vec<DescribeConfigsResult>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for DescribeConfigsResponse {
@@ -24,7 +24,7 @@ impl Default for DescribeConfigsResponse {
         Self {
             throttle_time_ms: 0,
             results: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -53,7 +53,7 @@ impl DescribeConfigsResponse {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -137,26 +137,26 @@ pub struct DescribeConfigsResult {
     /// `ErrorCode`: versions 0-4.
     pub error_code: i16,
     /// `ErrorMessage`: versions 0-4, nullable in 0-4.
-    pub error_message: Option<String>,
+    pub error_message: Option<KafkaString>,
     /// `ResourceType`: versions 0-4.
     pub resource_type: i8,
     /// `ResourceName`: versions 0-4.
-    pub resource_name: String,
+    pub resource_name: KafkaString,
     /// `Configs`: versions 0-4.
     pub configs: Vec<DescribeConfigsResourceResult>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for DescribeConfigsResult {
     fn default() -> Self {
         Self {
             error_code: 0,
-            error_message: Some(String::new()),
+            error_message: Some(KafkaString::new()),
             resource_type: 0,
-            resource_name: String::new(),
+            resource_name: KafkaString::new(),
             configs: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -188,7 +188,7 @@ impl DescribeConfigsResult {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -294,9 +294,9 @@ impl crate::arbitrary_support::ArbitraryVersioned for DescribeConfigsResult {
 #[derive(Debug, Clone, PartialEq)]
 pub struct DescribeConfigsResourceResult {
     /// `Name`: versions 0-4.
-    pub name: String,
+    pub name: KafkaString,
     /// `Value`: versions 0-4, nullable in 0-4.
-    pub value: Option<String>,
+    pub value: Option<KafkaString>,
     /// `ReadOnly`: versions 0-4.
     pub read_only: bool,
     /// `IsDefault`: versions 0.
@@ -310,24 +310,24 @@ pub struct DescribeConfigsResourceResult {
     /// `ConfigType`: versions 3-4, default `0`.
     pub config_type: i8,
     /// `Documentation`: versions 3-4, nullable in 3-4.
-    pub documentation: Option<String>,
+    pub documentation: Option<KafkaString>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for DescribeConfigsResourceResult {
     fn default() -> Self {
         Self {
-            name: String::new(),
-            value: Some(String::new()),
+            name: KafkaString::new(),
+            value: Some(KafkaString::new()),
             read_only: false,
             is_default: false,
             config_source: -1,
             is_sensitive: false,
             synonyms: Vec::new(),
             config_type: 0,
-            documentation: Some(String::new()),
-            unknown_tagged_fields: Vec::new(),
+            documentation: Some(KafkaString::new()),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -369,9 +369,9 @@ impl DescribeConfigsResourceResult {
         let mut f_documentation = if version >= 3 {
             r.nullable_string(flexible)?
         } else {
-            Some(String::new())
+            Some(KafkaString::new())
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -530,22 +530,22 @@ impl crate::arbitrary_support::ArbitraryVersioned for DescribeConfigsResourceRes
 #[derive(Debug, Clone, PartialEq)]
 pub struct DescribeConfigsSynonym {
     /// `Name`: versions 1-4.
-    pub name: String,
+    pub name: KafkaString,
     /// `Value`: versions 1-4, nullable in 1-4.
-    pub value: Option<String>,
+    pub value: Option<KafkaString>,
     /// `Source`: versions 1-4.
     pub source: i8,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for DescribeConfigsSynonym {
     fn default() -> Self {
         Self {
-            name: String::new(),
-            value: Some(String::new()),
+            name: KafkaString::new(),
+            value: Some(KafkaString::new()),
             source: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -568,15 +568,15 @@ impl DescribeConfigsSynonym {
         let mut f_name = if version >= 1 {
             r.string(flexible)?
         } else {
-            String::new()
+            KafkaString::new()
         };
         let mut f_value = if version >= 1 {
             r.nullable_string(flexible)?
         } else {
-            Some(String::new())
+            Some(KafkaString::new())
         };
         let mut f_source = if version >= 1 { r.i8()? } else { 0 };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -613,7 +613,7 @@ impl DescribeConfigsSynonym {
                 put_string(w, value, flexible)?;
             }
         }
-        if (version <= 0) && self.value != Some(String::new()) {
+        if (version <= 0) && self.value != Some(KafkaString::new()) {
             return Err(EncodeError::FieldNotInVersion {
                 message: "DescribeConfigsSynonym",
                 field: "value",

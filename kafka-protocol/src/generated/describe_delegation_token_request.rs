@@ -14,14 +14,14 @@ pub struct DescribeDelegationTokenRequest {
     /// `Owners`: versions 0-3, nullable in 0-3.
     pub owners: Option<Vec<DescribeDelegationTokenOwner>>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for DescribeDelegationTokenRequest {
     fn default() -> Self {
         Self {
             owners: Some(Vec::new()),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -51,7 +51,7 @@ impl DescribeDelegationTokenRequest {
                 Some(items)
             }
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -138,19 +138,19 @@ impl crate::arbitrary_support::ArbitraryVersioned for DescribeDelegationTokenReq
 #[derive(Debug, Clone, PartialEq)]
 pub struct DescribeDelegationTokenOwner {
     /// `PrincipalType`: versions 0-3.
-    pub principal_type: String,
+    pub principal_type: KafkaString,
     /// `PrincipalName`: versions 0-3.
-    pub principal_name: String,
+    pub principal_name: KafkaString,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for DescribeDelegationTokenOwner {
     fn default() -> Self {
         Self {
-            principal_type: String::new(),
-            principal_name: String::new(),
-            unknown_tagged_fields: Vec::new(),
+            principal_type: KafkaString::new(),
+            principal_name: KafkaString::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -172,7 +172,7 @@ impl DescribeDelegationTokenOwner {
         let flexible = version >= 2;
         let f_principal_type = r.string(flexible)?;
         let f_principal_name = r.string(flexible)?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

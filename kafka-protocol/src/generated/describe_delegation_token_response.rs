@@ -18,7 +18,7 @@ pub struct DescribeDelegationTokenResponse {
     /// `ThrottleTimeMs`: versions 0-3.
     pub throttle_time_ms: i32,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for DescribeDelegationTokenResponse {
@@ -27,7 +27,7 @@ impl Default for DescribeDelegationTokenResponse {
             error_code: 0,
             tokens: Vec::new(),
             throttle_time_ms: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -57,7 +57,7 @@ impl DescribeDelegationTokenResponse {
             items
         };
         let f_throttle_time_ms = r.i32()?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -145,13 +145,13 @@ impl crate::arbitrary_support::ArbitraryVersioned for DescribeDelegationTokenRes
 #[derive(Debug, Clone, PartialEq)]
 pub struct DescribedDelegationToken {
     /// `PrincipalType`: versions 0-3.
-    pub principal_type: String,
+    pub principal_type: KafkaString,
     /// `PrincipalName`: versions 0-3.
-    pub principal_name: String,
+    pub principal_name: KafkaString,
     /// `TokenRequesterPrincipalType`: versions 3.
-    pub token_requester_principal_type: String,
+    pub token_requester_principal_type: KafkaString,
     /// `TokenRequesterPrincipalName`: versions 3.
-    pub token_requester_principal_name: String,
+    pub token_requester_principal_name: KafkaString,
     /// `IssueTimestamp`: versions 0-3.
     pub issue_timestamp: i64,
     /// `ExpiryTimestamp`: versions 0-3.
@@ -159,29 +159,29 @@ pub struct DescribedDelegationToken {
     /// `MaxTimestamp`: versions 0-3.
     pub max_timestamp: i64,
     /// `TokenId`: versions 0-3.
-    pub token_id: String,
+    pub token_id: KafkaString,
     /// `Hmac`: versions 0-3.
     pub hmac: Bytes,
     /// `Renewers`: versions 0-3.
     pub renewers: Vec<DescribedDelegationTokenRenewer>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for DescribedDelegationToken {
     fn default() -> Self {
         Self {
-            principal_type: String::new(),
-            principal_name: String::new(),
-            token_requester_principal_type: String::new(),
-            token_requester_principal_name: String::new(),
+            principal_type: KafkaString::new(),
+            principal_name: KafkaString::new(),
+            token_requester_principal_type: KafkaString::new(),
+            token_requester_principal_name: KafkaString::new(),
             issue_timestamp: 0,
             expiry_timestamp: 0,
             max_timestamp: 0,
-            token_id: String::new(),
+            token_id: KafkaString::new(),
             hmac: Bytes::new(),
             renewers: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -206,12 +206,12 @@ impl DescribedDelegationToken {
         let mut f_token_requester_principal_type = if version >= 3 {
             r.string(flexible)?
         } else {
-            String::new()
+            KafkaString::new()
         };
         let mut f_token_requester_principal_name = if version >= 3 {
             r.string(flexible)?
         } else {
-            String::new()
+            KafkaString::new()
         };
         let f_issue_timestamp = r.i64()?;
         let f_expiry_timestamp = r.i64()?;
@@ -226,7 +226,7 @@ impl DescribedDelegationToken {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -380,19 +380,19 @@ impl crate::arbitrary_support::ArbitraryVersioned for DescribedDelegationToken {
 #[derive(Debug, Clone, PartialEq)]
 pub struct DescribedDelegationTokenRenewer {
     /// `PrincipalType`: versions 0-3.
-    pub principal_type: String,
+    pub principal_type: KafkaString,
     /// `PrincipalName`: versions 0-3.
-    pub principal_name: String,
+    pub principal_name: KafkaString,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for DescribedDelegationTokenRenewer {
     fn default() -> Self {
         Self {
-            principal_type: String::new(),
-            principal_name: String::new(),
-            unknown_tagged_fields: Vec::new(),
+            principal_type: KafkaString::new(),
+            principal_name: KafkaString::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -414,7 +414,7 @@ impl DescribedDelegationTokenRenewer {
         let flexible = version >= 2;
         let f_principal_type = r.string(flexible)?;
         let f_principal_name = r.string(flexible)?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

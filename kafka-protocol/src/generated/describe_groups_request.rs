@@ -12,11 +12,11 @@ use bytes::{BufMut, Bytes, BytesMut};
 #[derive(Debug, Clone, PartialEq)]
 pub struct DescribeGroupsRequest {
     /// `Groups`: versions 0-6.
-    pub groups: Vec<String>,
+    pub groups: Vec<KafkaString>,
     /// `IncludeAuthorizedOperations`: versions 3-6.
     pub include_authorized_operations: bool,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for DescribeGroupsRequest {
@@ -24,7 +24,7 @@ impl Default for DescribeGroupsRequest {
         Self {
             groups: Vec::new(),
             include_authorized_operations: false,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -53,7 +53,7 @@ impl DescribeGroupsRequest {
             items
         };
         let mut f_include_authorized_operations = if version >= 3 { r.bool()? } else { false };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

@@ -16,7 +16,7 @@ pub struct DescribeGroupsResponse {
     /// `Groups`: versions 0-6.
     pub groups: Vec<DescribedGroup>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for DescribeGroupsResponse {
@@ -24,7 +24,7 @@ impl Default for DescribeGroupsResponse {
         Self {
             throttle_time_ms: 0,
             groups: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -53,7 +53,7 @@ impl DescribeGroupsResponse {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -141,21 +141,21 @@ pub struct DescribedGroup {
     /// `ErrorCode`: versions 0-6.
     pub error_code: i16,
     /// `ErrorMessage`: versions 6, nullable in 6, default `null`.
-    pub error_message: Option<String>,
+    pub error_message: Option<KafkaString>,
     /// `GroupId`: versions 0-6.
-    pub group_id: String,
+    pub group_id: KafkaString,
     /// `GroupState`: versions 0-6.
-    pub group_state: String,
+    pub group_state: KafkaString,
     /// `ProtocolType`: versions 0-6.
-    pub protocol_type: String,
+    pub protocol_type: KafkaString,
     /// `ProtocolData`: versions 0-6.
-    pub protocol_data: String,
+    pub protocol_data: KafkaString,
     /// `Members`: versions 0-6.
     pub members: Vec<DescribedGroupMember>,
     /// `AuthorizedOperations`: versions 3-6, default `-2147483648`.
     pub authorized_operations: i32,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for DescribedGroup {
@@ -163,13 +163,13 @@ impl Default for DescribedGroup {
         Self {
             error_code: 0,
             error_message: None,
-            group_id: String::new(),
-            group_state: String::new(),
-            protocol_type: String::new(),
-            protocol_data: String::new(),
+            group_id: KafkaString::new(),
+            group_state: KafkaString::new(),
+            protocol_type: KafkaString::new(),
+            protocol_data: KafkaString::new(),
             members: Vec::new(),
             authorized_operations: -2147483648,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -208,7 +208,7 @@ impl DescribedGroup {
             items
         };
         let mut f_authorized_operations = if version >= 3 { r.i32()? } else { -2147483648 };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -352,31 +352,31 @@ impl crate::arbitrary_support::ArbitraryVersioned for DescribedGroup {
 #[derive(Debug, Clone, PartialEq)]
 pub struct DescribedGroupMember {
     /// `MemberId`: versions 0-6.
-    pub member_id: String,
+    pub member_id: KafkaString,
     /// `GroupInstanceId`: versions 4-6, nullable in 4-6, default `null`.
-    pub group_instance_id: Option<String>,
+    pub group_instance_id: Option<KafkaString>,
     /// `ClientId`: versions 0-6.
-    pub client_id: String,
+    pub client_id: KafkaString,
     /// `ClientHost`: versions 0-6.
-    pub client_host: String,
+    pub client_host: KafkaString,
     /// `MemberMetadata`: versions 0-6.
     pub member_metadata: Bytes,
     /// `MemberAssignment`: versions 0-6.
     pub member_assignment: Bytes,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for DescribedGroupMember {
     fn default() -> Self {
         Self {
-            member_id: String::new(),
+            member_id: KafkaString::new(),
             group_instance_id: None,
-            client_id: String::new(),
-            client_host: String::new(),
+            client_id: KafkaString::new(),
+            client_host: KafkaString::new(),
             member_metadata: Bytes::new(),
             member_assignment: Bytes::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -406,7 +406,7 @@ impl DescribedGroupMember {
         let f_client_host = r.string(flexible)?;
         let f_member_metadata = r.bytes_field(flexible)?;
         let f_member_assignment = r.bytes_field(flexible)?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

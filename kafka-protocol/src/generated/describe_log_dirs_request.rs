@@ -14,14 +14,14 @@ pub struct DescribeLogDirsRequest {
     /// `Topics`: versions 0-5, nullable in 0-5.
     pub topics: Option<Vec<DescribableLogDirTopic>>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for DescribeLogDirsRequest {
     fn default() -> Self {
         Self {
             topics: Some(Vec::new()),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -51,7 +51,7 @@ impl DescribeLogDirsRequest {
                 Some(items)
             }
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -136,19 +136,19 @@ impl crate::arbitrary_support::ArbitraryVersioned for DescribeLogDirsRequest {
 #[derive(Debug, Clone, PartialEq)]
 pub struct DescribableLogDirTopic {
     /// `Topic`: versions 0-5.
-    pub topic: String,
+    pub topic: KafkaString,
     /// `Partitions`: versions 0-5.
     pub partitions: IntArray<i32>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for DescribableLogDirTopic {
     fn default() -> Self {
         Self {
-            topic: String::new(),
+            topic: KafkaString::new(),
             partitions: IntArray::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -173,7 +173,7 @@ impl DescribableLogDirTopic {
             let n = r.array_len_required(flexible)?;
             r.int_array(n)?
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

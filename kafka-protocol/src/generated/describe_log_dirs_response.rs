@@ -18,7 +18,7 @@ pub struct DescribeLogDirsResponse {
     /// `Results`: versions 0-5.
     pub results: Vec<DescribeLogDirsResult>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for DescribeLogDirsResponse {
@@ -27,7 +27,7 @@ impl Default for DescribeLogDirsResponse {
             throttle_time_ms: 0,
             error_code: 0,
             results: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -57,7 +57,7 @@ impl DescribeLogDirsResponse {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -151,7 +151,7 @@ pub struct DescribeLogDirsResult {
     /// `ErrorCode`: versions 0-5.
     pub error_code: i16,
     /// `LogDir`: versions 0-5.
-    pub log_dir: String,
+    pub log_dir: KafkaString,
     /// `Topics`: versions 0-5.
     pub topics: Vec<DescribeLogDirsTopic>,
     /// `TotalBytes`: versions 4-5, default `-1`.
@@ -161,19 +161,19 @@ pub struct DescribeLogDirsResult {
     /// `IsCordoned`: versions 5, default `false`.
     pub is_cordoned: bool,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for DescribeLogDirsResult {
     fn default() -> Self {
         Self {
             error_code: 0,
-            log_dir: String::new(),
+            log_dir: KafkaString::new(),
             topics: Vec::new(),
             total_bytes: -1,
             usable_bytes: -1,
             is_cordoned: false,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -206,7 +206,7 @@ impl DescribeLogDirsResult {
         let mut f_total_bytes = if version >= 4 { r.i64()? } else { -1 };
         let mut f_usable_bytes = if version >= 4 { r.i64()? } else { -1 };
         let mut f_is_cordoned = if version >= 5 { r.bool()? } else { false };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -324,19 +324,19 @@ impl crate::arbitrary_support::ArbitraryVersioned for DescribeLogDirsResult {
 #[derive(Debug, Clone, PartialEq)]
 pub struct DescribeLogDirsTopic {
     /// `Name`: versions 0-5.
-    pub name: String,
+    pub name: KafkaString,
     /// `Partitions`: versions 0-5.
     pub partitions: Vec<DescribeLogDirsPartition>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for DescribeLogDirsTopic {
     fn default() -> Self {
         Self {
-            name: String::new(),
+            name: KafkaString::new(),
             partitions: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -365,7 +365,7 @@ impl DescribeLogDirsTopic {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -455,7 +455,7 @@ pub struct DescribeLogDirsPartition {
     /// `IsFutureKey`: versions 0-5.
     pub is_future_key: bool,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for DescribeLogDirsPartition {
@@ -465,7 +465,7 @@ impl Default for DescribeLogDirsPartition {
             partition_size: 0,
             offset_lag: 0,
             is_future_key: false,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -489,7 +489,7 @@ impl DescribeLogDirsPartition {
         let f_partition_size = r.i64()?;
         let f_offset_lag = r.i64()?;
         let f_is_future_key = r.bool()?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

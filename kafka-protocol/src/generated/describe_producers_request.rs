@@ -14,14 +14,14 @@ pub struct DescribeProducersRequest {
     /// `Topics`: versions 0.
     pub topics: Vec<TopicRequest>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for DescribeProducersRequest {
     fn default() -> Self {
         Self {
             topics: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -49,7 +49,7 @@ impl DescribeProducersRequest {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -125,19 +125,19 @@ impl crate::arbitrary_support::ArbitraryVersioned for DescribeProducersRequest {
 #[derive(Debug, Clone, PartialEq)]
 pub struct TopicRequest {
     /// `Name`: versions 0.
-    pub name: String,
+    pub name: KafkaString,
     /// `PartitionIndexes`: versions 0.
     pub partition_indexes: IntArray<i32>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for TopicRequest {
     fn default() -> Self {
         Self {
-            name: String::new(),
+            name: KafkaString::new(),
             partition_indexes: IntArray::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -162,7 +162,7 @@ impl TopicRequest {
             let n = r.array_len_required(flexible)?;
             r.int_array(n)?
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

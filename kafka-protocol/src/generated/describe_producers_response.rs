@@ -16,7 +16,7 @@ pub struct DescribeProducersResponse {
     /// `Topics`: versions 0.
     pub topics: Vec<TopicResponse>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for DescribeProducersResponse {
@@ -24,7 +24,7 @@ impl Default for DescribeProducersResponse {
         Self {
             throttle_time_ms: 0,
             topics: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -53,7 +53,7 @@ impl DescribeProducersResponse {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -135,19 +135,19 @@ impl crate::arbitrary_support::ArbitraryVersioned for DescribeProducersResponse 
 #[derive(Debug, Clone, PartialEq)]
 pub struct TopicResponse {
     /// `Name`: versions 0.
-    pub name: String,
+    pub name: KafkaString,
     /// `Partitions`: versions 0.
     pub partitions: Vec<PartitionResponse>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for TopicResponse {
     fn default() -> Self {
         Self {
-            name: String::new(),
+            name: KafkaString::new(),
             partitions: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -176,7 +176,7 @@ impl TopicResponse {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -262,11 +262,11 @@ pub struct PartitionResponse {
     /// `ErrorCode`: versions 0.
     pub error_code: i16,
     /// `ErrorMessage`: versions 0, nullable in 0, default `null`.
-    pub error_message: Option<String>,
+    pub error_message: Option<KafkaString>,
     /// `ActiveProducers`: versions 0.
     pub active_producers: Vec<ProducerState>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for PartitionResponse {
@@ -276,7 +276,7 @@ impl Default for PartitionResponse {
             error_code: 0,
             error_message: None,
             active_producers: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -307,7 +307,7 @@ impl PartitionResponse {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -417,7 +417,7 @@ pub struct ProducerState {
     /// `CurrentTxnStartOffset`: versions 0, default `-1`.
     pub current_txn_start_offset: i64,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for ProducerState {
@@ -429,7 +429,7 @@ impl Default for ProducerState {
             last_timestamp: -1,
             coordinator_epoch: 0,
             current_txn_start_offset: -1,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -455,7 +455,7 @@ impl ProducerState {
         let f_last_timestamp = r.i64()?;
         let f_coordinator_epoch = r.i32()?;
         let f_current_txn_start_offset = r.i64()?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

@@ -14,23 +14,23 @@ pub struct DescribeQuorumResponse {
     /// `ErrorCode`: versions 0-2.
     pub error_code: i16,
     /// `ErrorMessage`: versions 2, nullable in 2.
-    pub error_message: Option<String>,
+    pub error_message: Option<KafkaString>,
     /// `Topics`: versions 0-2.
     pub topics: Vec<TopicData>,
     /// `Nodes`: versions 2.
     pub nodes: Vec<Node>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for DescribeQuorumResponse {
     fn default() -> Self {
         Self {
             error_code: 0,
-            error_message: Some(String::new()),
+            error_message: Some(KafkaString::new()),
             topics: Vec::new(),
             nodes: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -54,7 +54,7 @@ impl DescribeQuorumResponse {
         let mut f_error_message = if version >= 2 {
             r.nullable_string(flexible)?
         } else {
-            Some(String::new())
+            Some(KafkaString::new())
         };
         let f_topics = {
             let n = r.array_len_required(flexible)?;
@@ -76,7 +76,7 @@ impl DescribeQuorumResponse {
         } else {
             Vec::new()
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -199,19 +199,19 @@ impl crate::arbitrary_support::ArbitraryVersioned for DescribeQuorumResponse {
 #[derive(Debug, Clone, PartialEq)]
 pub struct TopicData {
     /// `TopicName`: versions 0-2.
-    pub topic_name: String,
+    pub topic_name: KafkaString,
     /// `Partitions`: versions 0-2.
     pub partitions: Vec<PartitionData>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for TopicData {
     fn default() -> Self {
         Self {
-            topic_name: String::new(),
+            topic_name: KafkaString::new(),
             partitions: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -240,7 +240,7 @@ impl TopicData {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -326,7 +326,7 @@ pub struct PartitionData {
     /// `ErrorCode`: versions 0-2.
     pub error_code: i16,
     /// `ErrorMessage`: versions 2, nullable in 2.
-    pub error_message: Option<String>,
+    pub error_message: Option<KafkaString>,
     /// `LeaderId`: versions 0-2.
     pub leader_id: i32,
     /// `LeaderEpoch`: versions 0-2.
@@ -338,7 +338,7 @@ pub struct PartitionData {
     /// `Observers`: versions 0-2.
     pub observers: Vec<ReplicaState>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for PartitionData {
@@ -346,13 +346,13 @@ impl Default for PartitionData {
         Self {
             partition_index: 0,
             error_code: 0,
-            error_message: Some(String::new()),
+            error_message: Some(KafkaString::new()),
             leader_id: 0,
             leader_epoch: 0,
             high_watermark: 0,
             current_voters: Vec::new(),
             observers: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -377,7 +377,7 @@ impl PartitionData {
         let mut f_error_message = if version >= 2 {
             r.nullable_string(flexible)?
         } else {
-            Some(String::new())
+            Some(KafkaString::new())
         };
         let f_leader_id = r.i32()?;
         let f_leader_epoch = r.i32()?;
@@ -398,7 +398,7 @@ impl PartitionData {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -544,7 +544,7 @@ pub struct ReplicaState {
     /// `LastCaughtUpTimestamp`: versions 1-2, default `-1`.
     pub last_caught_up_timestamp: i64,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for ReplicaState {
@@ -555,7 +555,7 @@ impl Default for ReplicaState {
             log_end_offset: 0,
             last_fetch_timestamp: -1,
             last_caught_up_timestamp: -1,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -580,7 +580,7 @@ impl ReplicaState {
         let f_log_end_offset = r.i64()?;
         let mut f_last_fetch_timestamp = if version >= 1 { r.i64()? } else { -1 };
         let mut f_last_caught_up_timestamp = if version >= 1 { r.i64()? } else { -1 };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -693,7 +693,7 @@ pub struct Node {
     /// `Listeners`: versions 2.
     pub listeners: Vec<Listener>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for Node {
@@ -701,7 +701,7 @@ impl Default for Node {
         Self {
             node_id: 0,
             listeners: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -734,7 +734,7 @@ impl Node {
         } else {
             Vec::new()
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -838,22 +838,22 @@ impl crate::arbitrary_support::ArbitraryVersioned for Node {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Listener {
     /// `Name`: versions 2.
-    pub name: String,
+    pub name: KafkaString,
     /// `Host`: versions 2.
-    pub host: String,
+    pub host: KafkaString,
     /// `Port`: versions 2.
     pub port: u16,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for Listener {
     fn default() -> Self {
         Self {
-            name: String::new(),
-            host: String::new(),
+            name: KafkaString::new(),
+            host: KafkaString::new(),
             port: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -876,15 +876,15 @@ impl Listener {
         let mut f_name = if version >= 2 {
             r.string(flexible)?
         } else {
-            String::new()
+            KafkaString::new()
         };
         let mut f_host = if version >= 2 {
             r.string(flexible)?
         } else {
-            String::new()
+            KafkaString::new()
         };
         let mut f_port = if version >= 2 { r.u16()? } else { 0 };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

@@ -16,7 +16,7 @@ pub struct DescribeShareGroupOffsetsResponse {
     /// `Groups`: versions 0-1.
     pub groups: Vec<DescribeShareGroupOffsetsResponseGroup>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for DescribeShareGroupOffsetsResponse {
@@ -24,7 +24,7 @@ impl Default for DescribeShareGroupOffsetsResponse {
         Self {
             throttle_time_ms: 0,
             groups: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -55,7 +55,7 @@ impl DescribeShareGroupOffsetsResponse {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -139,25 +139,25 @@ impl crate::arbitrary_support::ArbitraryVersioned for DescribeShareGroupOffsetsR
 #[derive(Debug, Clone, PartialEq)]
 pub struct DescribeShareGroupOffsetsResponseGroup {
     /// `GroupId`: versions 0-1.
-    pub group_id: String,
+    pub group_id: KafkaString,
     /// `Topics`: versions 0-1.
     pub topics: Vec<DescribeShareGroupOffsetsResponseTopic>,
     /// `ErrorCode`: versions 0-1.
     pub error_code: i16,
     /// `ErrorMessage`: versions 0-1, nullable in 0-1, default `null`.
-    pub error_message: Option<String>,
+    pub error_message: Option<KafkaString>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for DescribeShareGroupOffsetsResponseGroup {
     fn default() -> Self {
         Self {
-            group_id: String::new(),
+            group_id: KafkaString::new(),
             topics: Vec::new(),
             error_code: 0,
             error_message: None,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -191,7 +191,7 @@ impl DescribeShareGroupOffsetsResponseGroup {
         };
         let f_error_code = r.i16()?;
         let f_error_message = r.nullable_string(flexible)?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -291,22 +291,22 @@ impl crate::arbitrary_support::ArbitraryVersioned for DescribeShareGroupOffsetsR
 #[derive(Debug, Clone, PartialEq)]
 pub struct DescribeShareGroupOffsetsResponseTopic {
     /// `TopicName`: versions 0-1.
-    pub topic_name: String,
+    pub topic_name: KafkaString,
     /// `TopicId`: versions 0-1.
     pub topic_id: Uuid,
     /// `Partitions`: versions 0-1.
     pub partitions: Vec<DescribeShareGroupOffsetsResponsePartition>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for DescribeShareGroupOffsetsResponseTopic {
     fn default() -> Self {
         Self {
-            topic_name: String::new(),
+            topic_name: KafkaString::new(),
             topic_id: Uuid::ZERO,
             partitions: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -339,7 +339,7 @@ impl DescribeShareGroupOffsetsResponseTopic {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -439,9 +439,9 @@ pub struct DescribeShareGroupOffsetsResponsePartition {
     /// `ErrorCode`: versions 0-1.
     pub error_code: i16,
     /// `ErrorMessage`: versions 0-1, nullable in 0-1, default `null`.
-    pub error_message: Option<String>,
+    pub error_message: Option<KafkaString>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for DescribeShareGroupOffsetsResponsePartition {
@@ -453,7 +453,7 @@ impl Default for DescribeShareGroupOffsetsResponsePartition {
             lag: -1,
             error_code: 0,
             error_message: None,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -480,7 +480,7 @@ impl DescribeShareGroupOffsetsResponsePartition {
         let mut f_lag = if version >= 1 { r.i64()? } else { -1 };
         let f_error_code = r.i16()?;
         let f_error_message = r.nullable_string(flexible)?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

@@ -18,7 +18,7 @@ pub struct DescribeTopicPartitionsRequest {
     /// `Cursor`: versions 0, nullable in 0, default `null`.
     pub cursor: Option<Cursor>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for DescribeTopicPartitionsRequest {
@@ -27,7 +27,7 @@ impl Default for DescribeTopicPartitionsRequest {
             topics: Vec::new(),
             response_partition_limit: 2000,
             cursor: None,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -61,7 +61,7 @@ impl DescribeTopicPartitionsRequest {
         } else {
             None
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -159,16 +159,16 @@ impl crate::arbitrary_support::ArbitraryVersioned for DescribeTopicPartitionsReq
 #[derive(Debug, Clone, PartialEq)]
 pub struct TopicRequest {
     /// `Name`: versions 0.
-    pub name: String,
+    pub name: KafkaString,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for TopicRequest {
     fn default() -> Self {
         Self {
-            name: String::new(),
-            unknown_tagged_fields: Vec::new(),
+            name: KafkaString::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -189,7 +189,7 @@ impl TopicRequest {
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
         let f_name = r.string(flexible)?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -255,19 +255,19 @@ impl crate::arbitrary_support::ArbitraryVersioned for TopicRequest {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Cursor {
     /// `TopicName`: versions 0.
-    pub topic_name: String,
+    pub topic_name: KafkaString,
     /// `PartitionIndex`: versions 0.
     pub partition_index: i32,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for Cursor {
     fn default() -> Self {
         Self {
-            topic_name: String::new(),
+            topic_name: KafkaString::new(),
             partition_index: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -289,7 +289,7 @@ impl Cursor {
         let flexible = true;
         let f_topic_name = r.string(flexible)?;
         let f_partition_index = r.i32()?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

@@ -18,7 +18,7 @@ pub struct DescribeTopicPartitionsResponse {
     /// `NextCursor`: versions 0, nullable in 0, default `null`.
     pub next_cursor: Option<Cursor>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for DescribeTopicPartitionsResponse {
@@ -27,7 +27,7 @@ impl Default for DescribeTopicPartitionsResponse {
             throttle_time_ms: 0,
             topics: Vec::new(),
             next_cursor: None,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -63,7 +63,7 @@ impl DescribeTopicPartitionsResponse {
         } else {
             None
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -165,7 +165,7 @@ pub struct DescribeTopicPartitionsResponseTopic {
     /// `ErrorCode`: versions 0.
     pub error_code: i16,
     /// `Name`: versions 0, nullable in 0.
-    pub name: Option<String>,
+    pub name: Option<KafkaString>,
     /// `TopicId`: versions 0.
     pub topic_id: Uuid,
     /// `IsInternal`: versions 0, default `false`.
@@ -175,19 +175,19 @@ pub struct DescribeTopicPartitionsResponseTopic {
     /// `TopicAuthorizedOperations`: versions 0, default `-2147483648`.
     pub topic_authorized_operations: i32,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for DescribeTopicPartitionsResponseTopic {
     fn default() -> Self {
         Self {
             error_code: 0,
-            name: Some(String::new()),
+            name: Some(KafkaString::new()),
             topic_id: Uuid::ZERO,
             is_internal: false,
             partitions: Vec::new(),
             topic_authorized_operations: -2147483648,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -223,7 +223,7 @@ impl DescribeTopicPartitionsResponseTopic {
             items
         };
         let f_topic_authorized_operations = r.i32()?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -353,7 +353,7 @@ pub struct DescribeTopicPartitionsResponsePartition {
     /// `OfflineReplicas`: versions 0.
     pub offline_replicas: IntArray<i32>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for DescribeTopicPartitionsResponsePartition {
@@ -368,7 +368,7 @@ impl Default for DescribeTopicPartitionsResponsePartition {
             eligible_leader_replicas: None,
             last_known_elr: None,
             offline_replicas: IntArray::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -413,7 +413,7 @@ impl DescribeTopicPartitionsResponsePartition {
             let n = r.array_len_required(flexible)?;
             r.int_array(n)?
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -576,19 +576,19 @@ impl crate::arbitrary_support::ArbitraryVersioned for DescribeTopicPartitionsRes
 #[derive(Debug, Clone, PartialEq)]
 pub struct Cursor {
     /// `TopicName`: versions 0.
-    pub topic_name: String,
+    pub topic_name: KafkaString,
     /// `PartitionIndex`: versions 0.
     pub partition_index: i32,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for Cursor {
     fn default() -> Self {
         Self {
-            topic_name: String::new(),
+            topic_name: KafkaString::new(),
             partition_index: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -610,7 +610,7 @@ impl Cursor {
         let flexible = true;
         let f_topic_name = r.string(flexible)?;
         let f_partition_index = r.i32()?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

@@ -12,16 +12,16 @@ use bytes::{BufMut, Bytes, BytesMut};
 #[derive(Debug, Clone, PartialEq)]
 pub struct DescribeTransactionsRequest {
     /// `TransactionalIds`: versions 0.
-    pub transactional_ids: Vec<String>,
+    pub transactional_ids: Vec<KafkaString>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for DescribeTransactionsRequest {
     fn default() -> Self {
         Self {
             transactional_ids: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -49,7 +49,7 @@ impl DescribeTransactionsRequest {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

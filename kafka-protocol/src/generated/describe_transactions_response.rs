@@ -16,7 +16,7 @@ pub struct DescribeTransactionsResponse {
     /// `TransactionStates`: versions 0.
     pub transaction_states: Vec<TransactionState>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for DescribeTransactionsResponse {
@@ -24,7 +24,7 @@ impl Default for DescribeTransactionsResponse {
         Self {
             throttle_time_ms: 0,
             transaction_states: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -53,7 +53,7 @@ impl DescribeTransactionsResponse {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -137,9 +137,9 @@ pub struct TransactionState {
     /// `ErrorCode`: versions 0.
     pub error_code: i16,
     /// `TransactionalId`: versions 0.
-    pub transactional_id: String,
+    pub transactional_id: KafkaString,
     /// `TransactionState`: versions 0.
-    pub transaction_state: String,
+    pub transaction_state: KafkaString,
     /// `TransactionTimeoutMs`: versions 0.
     pub transaction_timeout_ms: i32,
     /// `TransactionStartTimeMs`: versions 0.
@@ -151,21 +151,21 @@ pub struct TransactionState {
     /// `Topics`: versions 0.
     pub topics: Vec<TopicData>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for TransactionState {
     fn default() -> Self {
         Self {
             error_code: 0,
-            transactional_id: String::new(),
-            transaction_state: String::new(),
+            transactional_id: KafkaString::new(),
+            transaction_state: KafkaString::new(),
             transaction_timeout_ms: 0,
             transaction_start_time_ms: 0,
             producer_id: 0,
             producer_epoch: 0,
             topics: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -200,7 +200,7 @@ impl TransactionState {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -318,19 +318,19 @@ impl crate::arbitrary_support::ArbitraryVersioned for TransactionState {
 #[derive(Debug, Clone, PartialEq)]
 pub struct TopicData {
     /// `Topic`: versions 0.
-    pub topic: String,
+    pub topic: KafkaString,
     /// `Partitions`: versions 0.
     pub partitions: IntArray<i32>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for TopicData {
     fn default() -> Self {
         Self {
-            topic: String::new(),
+            topic: KafkaString::new(),
             partitions: IntArray::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -355,7 +355,7 @@ impl TopicData {
             let n = r.array_len_required(flexible)?;
             r.int_array(n)?
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

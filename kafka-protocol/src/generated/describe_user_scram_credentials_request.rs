@@ -14,14 +14,14 @@ pub struct DescribeUserScramCredentialsRequest {
     /// `Users`: versions 0, nullable in 0.
     pub users: Option<Vec<UserName>>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for DescribeUserScramCredentialsRequest {
     fn default() -> Self {
         Self {
             users: Some(Vec::new()),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -52,7 +52,7 @@ impl DescribeUserScramCredentialsRequest {
                 Some(items)
             }
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -137,16 +137,16 @@ impl crate::arbitrary_support::ArbitraryVersioned for DescribeUserScramCredentia
 #[derive(Debug, Clone, PartialEq)]
 pub struct UserName {
     /// `Name`: versions 0.
-    pub name: String,
+    pub name: KafkaString,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for UserName {
     fn default() -> Self {
         Self {
-            name: String::new(),
-            unknown_tagged_fields: Vec::new(),
+            name: KafkaString::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -167,7 +167,7 @@ impl UserName {
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
         let f_name = r.string(flexible)?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

@@ -16,11 +16,11 @@ pub struct DescribeUserScramCredentialsResponse {
     /// `ErrorCode`: versions 0.
     pub error_code: i16,
     /// `ErrorMessage`: versions 0, nullable in 0.
-    pub error_message: Option<String>,
+    pub error_message: Option<KafkaString>,
     /// `Results`: versions 0.
     pub results: Vec<DescribeUserScramCredentialsResult>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for DescribeUserScramCredentialsResponse {
@@ -28,9 +28,9 @@ impl Default for DescribeUserScramCredentialsResponse {
         Self {
             throttle_time_ms: 0,
             error_code: 0,
-            error_message: Some(String::new()),
+            error_message: Some(KafkaString::new()),
             results: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -62,7 +62,7 @@ impl DescribeUserScramCredentialsResponse {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -162,25 +162,25 @@ impl crate::arbitrary_support::ArbitraryVersioned for DescribeUserScramCredentia
 #[derive(Debug, Clone, PartialEq)]
 pub struct DescribeUserScramCredentialsResult {
     /// `User`: versions 0.
-    pub user: String,
+    pub user: KafkaString,
     /// `ErrorCode`: versions 0.
     pub error_code: i16,
     /// `ErrorMessage`: versions 0, nullable in 0.
-    pub error_message: Option<String>,
+    pub error_message: Option<KafkaString>,
     /// `CredentialInfos`: versions 0.
     pub credential_infos: Vec<CredentialInfo>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for DescribeUserScramCredentialsResult {
     fn default() -> Self {
         Self {
-            user: String::new(),
+            user: KafkaString::new(),
             error_code: 0,
-            error_message: Some(String::new()),
+            error_message: Some(KafkaString::new()),
             credential_infos: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -212,7 +212,7 @@ impl DescribeUserScramCredentialsResult {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -314,7 +314,7 @@ pub struct CredentialInfo {
     /// `Iterations`: versions 0.
     pub iterations: i32,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for CredentialInfo {
@@ -322,7 +322,7 @@ impl Default for CredentialInfo {
         Self {
             mechanism: 0,
             iterations: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -344,7 +344,7 @@ impl CredentialInfo {
         let flexible = true;
         let f_mechanism = r.i8()?;
         let f_iterations = r.i32()?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

@@ -18,7 +18,7 @@ pub struct ElectLeadersRequest {
     /// `TimeoutMs`: versions 0-2, default `60000`.
     pub timeout_ms: i32,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for ElectLeadersRequest {
@@ -27,7 +27,7 @@ impl Default for ElectLeadersRequest {
             election_type: 0,
             topic_partitions: Some(Vec::new()),
             timeout_ms: 60000,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -59,7 +59,7 @@ impl ElectLeadersRequest {
             }
         };
         let f_timeout_ms = r.i32()?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -167,19 +167,19 @@ impl crate::arbitrary_support::ArbitraryVersioned for ElectLeadersRequest {
 #[derive(Debug, Clone, PartialEq)]
 pub struct TopicPartitions {
     /// `Topic`: versions 0-2.
-    pub topic: String,
+    pub topic: KafkaString,
     /// `Partitions`: versions 0-2.
     pub partitions: IntArray<i32>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for TopicPartitions {
     fn default() -> Self {
         Self {
-            topic: String::new(),
+            topic: KafkaString::new(),
             partitions: IntArray::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -204,7 +204,7 @@ impl TopicPartitions {
             let n = r.array_len_required(flexible)?;
             r.int_array(n)?
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

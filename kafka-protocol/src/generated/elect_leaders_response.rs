@@ -18,7 +18,7 @@ pub struct ElectLeadersResponse {
     /// `ReplicaElectionResults`: versions 0-2.
     pub replica_election_results: Vec<ReplicaElectionResult>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for ElectLeadersResponse {
@@ -27,7 +27,7 @@ impl Default for ElectLeadersResponse {
             throttle_time_ms: 0,
             error_code: 0,
             replica_election_results: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -57,7 +57,7 @@ impl ElectLeadersResponse {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -156,19 +156,19 @@ impl crate::arbitrary_support::ArbitraryVersioned for ElectLeadersResponse {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReplicaElectionResult {
     /// `Topic`: versions 0-2.
-    pub topic: String,
+    pub topic: KafkaString,
     /// `PartitionResult`: versions 0-2.
     pub partition_result: Vec<PartitionResult>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for ReplicaElectionResult {
     fn default() -> Self {
         Self {
-            topic: String::new(),
+            topic: KafkaString::new(),
             partition_result: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -197,7 +197,7 @@ impl ReplicaElectionResult {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -283,9 +283,9 @@ pub struct PartitionResult {
     /// `ErrorCode`: versions 0-2.
     pub error_code: i16,
     /// `ErrorMessage`: versions 0-2, nullable in 0-2.
-    pub error_message: Option<String>,
+    pub error_message: Option<KafkaString>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for PartitionResult {
@@ -293,8 +293,8 @@ impl Default for PartitionResult {
         Self {
             partition_id: 0,
             error_code: 0,
-            error_message: Some(String::new()),
-            unknown_tagged_fields: Vec::new(),
+            error_message: Some(KafkaString::new()),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -317,7 +317,7 @@ impl PartitionResult {
         let f_partition_id = r.i32()?;
         let f_error_code = r.i16()?;
         let f_error_message = r.nullable_string(flexible)?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

@@ -12,13 +12,13 @@ use bytes::{BufMut, Bytes, BytesMut};
 #[derive(Debug, Clone, PartialEq)]
 pub struct EndQuorumEpochRequest {
     /// `ClusterId`: versions 0-1, nullable in 0-1, default `null`.
-    pub cluster_id: Option<String>,
+    pub cluster_id: Option<KafkaString>,
     /// `Topics`: versions 0-1.
     pub topics: Vec<TopicData>,
     /// `LeaderEndpoints`: versions 1.
     pub leader_endpoints: Vec<LeaderEndpoint>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for EndQuorumEpochRequest {
@@ -27,7 +27,7 @@ impl Default for EndQuorumEpochRequest {
             cluster_id: None,
             topics: Vec::new(),
             leader_endpoints: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -68,7 +68,7 @@ impl EndQuorumEpochRequest {
         } else {
             Vec::new()
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -174,19 +174,19 @@ impl crate::arbitrary_support::ArbitraryVersioned for EndQuorumEpochRequest {
 #[derive(Debug, Clone, PartialEq)]
 pub struct TopicData {
     /// `TopicName`: versions 0-1.
-    pub topic_name: String,
+    pub topic_name: KafkaString,
     /// `Partitions`: versions 0-1.
     pub partitions: Vec<PartitionData>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for TopicData {
     fn default() -> Self {
         Self {
-            topic_name: String::new(),
+            topic_name: KafkaString::new(),
             partitions: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -215,7 +215,7 @@ impl TopicData {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -307,7 +307,7 @@ pub struct PartitionData {
     /// `PreferredCandidates`: versions 1.
     pub preferred_candidates: Vec<ReplicaInfo>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for PartitionData {
@@ -318,7 +318,7 @@ impl Default for PartitionData {
             leader_epoch: 0,
             preferred_successors: IntArray::new(),
             preferred_candidates: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -361,7 +361,7 @@ impl PartitionData {
         } else {
             Vec::new()
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -480,7 +480,7 @@ pub struct ReplicaInfo {
     /// `CandidateDirectoryId`: versions 1.
     pub candidate_directory_id: Uuid,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for ReplicaInfo {
@@ -488,7 +488,7 @@ impl Default for ReplicaInfo {
         Self {
             candidate_id: 0,
             candidate_directory_id: Uuid::ZERO,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -510,7 +510,7 @@ impl ReplicaInfo {
         let flexible = version >= 1;
         let mut f_candidate_id = if version >= 1 { r.i32()? } else { 0 };
         let mut f_candidate_directory_id = if version >= 1 { r.uuid()? } else { Uuid::ZERO };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -604,22 +604,22 @@ impl crate::arbitrary_support::ArbitraryVersioned for ReplicaInfo {
 #[derive(Debug, Clone, PartialEq)]
 pub struct LeaderEndpoint {
     /// `Name`: versions 1.
-    pub name: String,
+    pub name: KafkaString,
     /// `Host`: versions 1.
-    pub host: String,
+    pub host: KafkaString,
     /// `Port`: versions 1.
     pub port: u16,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for LeaderEndpoint {
     fn default() -> Self {
         Self {
-            name: String::new(),
-            host: String::new(),
+            name: KafkaString::new(),
+            host: KafkaString::new(),
             port: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -642,15 +642,15 @@ impl LeaderEndpoint {
         let mut f_name = if version >= 1 {
             r.string(flexible)?
         } else {
-            String::new()
+            KafkaString::new()
         };
         let mut f_host = if version >= 1 {
             r.string(flexible)?
         } else {
-            String::new()
+            KafkaString::new()
         };
         let mut f_port = if version >= 1 { r.u16()? } else { 0 };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

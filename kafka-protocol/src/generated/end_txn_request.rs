@@ -12,7 +12,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 #[derive(Debug, Clone, PartialEq)]
 pub struct EndTxnRequest {
     /// `TransactionalId`: versions 0-5.
-    pub transactional_id: String,
+    pub transactional_id: KafkaString,
     /// `ProducerId`: versions 0-5.
     pub producer_id: i64,
     /// `ProducerEpoch`: versions 0-5.
@@ -20,17 +20,17 @@ pub struct EndTxnRequest {
     /// `Committed`: versions 0-5.
     pub committed: bool,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for EndTxnRequest {
     fn default() -> Self {
         Self {
-            transactional_id: String::new(),
+            transactional_id: KafkaString::new(),
             producer_id: 0,
             producer_epoch: 0,
             committed: false,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -54,7 +54,7 @@ impl EndTxnRequest {
         let f_producer_id = r.i64()?;
         let f_producer_epoch = r.i16()?;
         let f_committed = r.bool()?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

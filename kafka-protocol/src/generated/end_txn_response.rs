@@ -20,7 +20,7 @@ pub struct EndTxnResponse {
     /// `ProducerEpoch`: versions 5, default `-1`.
     pub producer_epoch: i16,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for EndTxnResponse {
@@ -30,7 +30,7 @@ impl Default for EndTxnResponse {
             error_code: 0,
             producer_id: -1,
             producer_epoch: -1,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -54,7 +54,7 @@ impl EndTxnResponse {
         let f_error_code = r.i16()?;
         let mut f_producer_id = if version >= 5 { r.i64()? } else { -1 };
         let mut f_producer_epoch = if version >= 5 { r.i16()? } else { -1 };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

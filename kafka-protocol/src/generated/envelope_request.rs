@@ -18,7 +18,7 @@ pub struct EnvelopeRequest {
     /// `ClientHostAddress`: versions 0.
     pub client_host_address: Bytes,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for EnvelopeRequest {
@@ -27,7 +27,7 @@ impl Default for EnvelopeRequest {
             request_data: Bytes::new(),
             request_principal: Some(Bytes::new()),
             client_host_address: Bytes::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -50,7 +50,7 @@ impl EnvelopeRequest {
         let f_request_data = r.bytes_field(flexible)?;
         let f_request_principal = r.nullable_bytes(flexible)?;
         let f_client_host_address = r.bytes_field(flexible)?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

@@ -16,7 +16,7 @@ pub struct ExpireDelegationTokenRequest {
     /// `ExpiryTimePeriodMs`: versions 0-2.
     pub expiry_time_period_ms: i64,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for ExpireDelegationTokenRequest {
@@ -24,7 +24,7 @@ impl Default for ExpireDelegationTokenRequest {
         Self {
             hmac: Bytes::new(),
             expiry_time_period_ms: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -46,7 +46,7 @@ impl ExpireDelegationTokenRequest {
         let flexible = version >= 2;
         let f_hmac = r.bytes_field(flexible)?;
         let f_expiry_time_period_ms = r.i64()?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

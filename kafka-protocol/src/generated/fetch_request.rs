@@ -12,7 +12,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 #[derive(Debug, Clone, PartialEq)]
 pub struct FetchRequest {
     /// `ClusterId`: versions 12-18, nullable in 12-18, tagged (tag 0) in 12-18, default `null`.
-    pub cluster_id: Option<String>,
+    pub cluster_id: Option<KafkaString>,
     /// `ReplicaId`: versions 0-14, default `-1`.
     pub replica_id: i32,
     /// `ReplicaState`: versions 15-18, tagged (tag 1) in 15-18.
@@ -34,9 +34,9 @@ pub struct FetchRequest {
     /// `ForgottenTopicsData`: versions 7-18.
     pub forgotten_topics_data: Vec<ForgottenTopic>,
     /// `RackId`: versions 11-18, default ``.
-    pub rack_id: String,
+    pub rack_id: KafkaString,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for FetchRequest {
@@ -53,8 +53,8 @@ impl Default for FetchRequest {
             session_epoch: -1,
             topics: Vec::new(),
             forgotten_topics_data: Vec::new(),
-            rack_id: String::new(),
-            unknown_tagged_fields: Vec::new(),
+            rack_id: KafkaString::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -106,9 +106,9 @@ impl FetchRequest {
         let mut f_rack_id = if version >= 11 {
             r.string(flexible)?
         } else {
-            String::new()
+            KafkaString::new()
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -350,7 +350,7 @@ pub struct ReplicaState {
     /// `ReplicaEpoch`: versions 15-18, default `-1`.
     pub replica_epoch: i64,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for ReplicaState {
@@ -358,7 +358,7 @@ impl Default for ReplicaState {
         Self {
             replica_id: -1,
             replica_epoch: -1,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -380,7 +380,7 @@ impl ReplicaState {
         let flexible = version >= 12;
         let mut f_replica_id = if version >= 15 { r.i32()? } else { -1 };
         let mut f_replica_epoch = if version >= 15 { r.i64()? } else { -1 };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -474,22 +474,22 @@ impl crate::arbitrary_support::ArbitraryVersioned for ReplicaState {
 #[derive(Debug, Clone, PartialEq)]
 pub struct FetchTopic {
     /// `Topic`: versions 0-12.
-    pub topic: String,
+    pub topic: KafkaString,
     /// `TopicId`: versions 13-18.
     pub topic_id: Uuid,
     /// `Partitions`: versions 0-18.
     pub partitions: Vec<FetchPartition>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for FetchTopic {
     fn default() -> Self {
         Self {
-            topic: String::new(),
+            topic: KafkaString::new(),
             topic_id: Uuid::ZERO,
             partitions: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -512,7 +512,7 @@ impl FetchTopic {
         let mut f_topic = if version <= 12 {
             r.string(flexible)?
         } else {
-            String::new()
+            KafkaString::new()
         };
         let mut f_topic_id = if version >= 13 { r.uuid()? } else { Uuid::ZERO };
         let f_partitions = {
@@ -523,7 +523,7 @@ impl FetchTopic {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -635,7 +635,7 @@ pub struct FetchPartition {
     /// `HighWatermark`: versions 18, tagged (tag 1) in 18, default `9223372036854775807`.
     pub high_watermark: i64,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for FetchPartition {
@@ -649,7 +649,7 @@ impl Default for FetchPartition {
             partition_max_bytes: 0,
             replica_directory_id: Uuid::ZERO,
             high_watermark: 9223372036854775807,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -677,7 +677,7 @@ impl FetchPartition {
         let f_partition_max_bytes = r.i32()?;
         let mut f_replica_directory_id = Uuid::ZERO;
         let mut f_high_watermark = 9223372036854775807;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -837,22 +837,22 @@ impl crate::arbitrary_support::ArbitraryVersioned for FetchPartition {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ForgottenTopic {
     /// `Topic`: versions 7-12.
-    pub topic: String,
+    pub topic: KafkaString,
     /// `TopicId`: versions 13-18.
     pub topic_id: Uuid,
     /// `Partitions`: versions 7-18.
     pub partitions: IntArray<i32>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for ForgottenTopic {
     fn default() -> Self {
         Self {
-            topic: String::new(),
+            topic: KafkaString::new(),
             topic_id: Uuid::ZERO,
             partitions: IntArray::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -875,7 +875,7 @@ impl ForgottenTopic {
         let mut f_topic = if (version >= 7 && version <= 12) {
             r.string(flexible)?
         } else {
-            String::new()
+            KafkaString::new()
         };
         let mut f_topic_id = if version >= 13 { r.uuid()? } else { Uuid::ZERO };
         let mut f_partitions = if version >= 7 {
@@ -886,7 +886,7 @@ impl ForgottenTopic {
         } else {
             IntArray::new()
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

@@ -22,7 +22,7 @@ pub struct FetchResponse {
     /// `NodeEndpoints`: versions 16-18, tagged (tag 0) in 16-18.
     pub node_endpoints: Vec<NodeEndpoint>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for FetchResponse {
@@ -33,7 +33,7 @@ impl Default for FetchResponse {
             session_id: 0,
             responses: Vec::new(),
             node_endpoints: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -65,7 +65,7 @@ impl FetchResponse {
             items
         };
         let mut f_node_endpoints = Vec::new();
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -225,22 +225,22 @@ impl crate::arbitrary_support::ArbitraryVersioned for FetchResponse {
 #[derive(Debug, Clone, PartialEq)]
 pub struct FetchableTopicResponse {
     /// `Topic`: versions 0-12.
-    pub topic: String,
+    pub topic: KafkaString,
     /// `TopicId`: versions 13-18.
     pub topic_id: Uuid,
     /// `Partitions`: versions 0-18.
     pub partitions: Vec<PartitionData>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for FetchableTopicResponse {
     fn default() -> Self {
         Self {
-            topic: String::new(),
+            topic: KafkaString::new(),
             topic_id: Uuid::ZERO,
             partitions: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -263,7 +263,7 @@ impl FetchableTopicResponse {
         let mut f_topic = if version <= 12 {
             r.string(flexible)?
         } else {
-            String::new()
+            KafkaString::new()
         };
         let mut f_topic_id = if version >= 13 { r.uuid()? } else { Uuid::ZERO };
         let f_partitions = {
@@ -274,7 +274,7 @@ impl FetchableTopicResponse {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -392,7 +392,7 @@ pub struct PartitionData {
     /// `Records`: versions 0-18, nullable in 0-18.
     pub records: Option<Bytes>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for PartitionData {
@@ -409,7 +409,7 @@ impl Default for PartitionData {
             aborted_transactions: Some(Vec::new()),
             preferred_read_replica: -1,
             records: None,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -453,7 +453,7 @@ impl PartitionData {
         };
         let mut f_preferred_read_replica = if version >= 11 { r.i32()? } else { -1 };
         let f_records = r.nullable_bytes(flexible)?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -699,7 +699,7 @@ pub struct EpochEndOffset {
     /// `EndOffset`: versions 12-18, default `-1`.
     pub end_offset: i64,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for EpochEndOffset {
@@ -707,7 +707,7 @@ impl Default for EpochEndOffset {
         Self {
             epoch: -1,
             end_offset: -1,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -729,7 +729,7 @@ impl EpochEndOffset {
         let flexible = version >= 12;
         let mut f_epoch = if version >= 12 { r.i32()? } else { -1 };
         let mut f_end_offset = if version >= 12 { r.i64()? } else { -1 };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -827,7 +827,7 @@ pub struct LeaderIdAndEpoch {
     /// `LeaderEpoch`: versions 12-18, default `-1`.
     pub leader_epoch: i32,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for LeaderIdAndEpoch {
@@ -835,7 +835,7 @@ impl Default for LeaderIdAndEpoch {
         Self {
             leader_id: -1,
             leader_epoch: -1,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -857,7 +857,7 @@ impl LeaderIdAndEpoch {
         let flexible = version >= 12;
         let mut f_leader_id = if version >= 12 { r.i32()? } else { -1 };
         let mut f_leader_epoch = if version >= 12 { r.i32()? } else { -1 };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -955,7 +955,7 @@ pub struct SnapshotId {
     /// `Epoch`: versions 0-18, default `-1`.
     pub epoch: i32,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for SnapshotId {
@@ -963,7 +963,7 @@ impl Default for SnapshotId {
         Self {
             end_offset: -1,
             epoch: -1,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -985,7 +985,7 @@ impl SnapshotId {
         let flexible = version >= 12;
         let f_end_offset = r.i64()?;
         let f_epoch = r.i32()?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -1061,7 +1061,7 @@ pub struct AbortedTransaction {
     /// `FirstOffset`: versions 4-18.
     pub first_offset: i64,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for AbortedTransaction {
@@ -1069,7 +1069,7 @@ impl Default for AbortedTransaction {
         Self {
             producer_id: 0,
             first_offset: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -1091,7 +1091,7 @@ impl AbortedTransaction {
         let flexible = version >= 12;
         let mut f_producer_id = if version >= 4 { r.i64()? } else { 0 };
         let mut f_first_offset = if version >= 4 { r.i64()? } else { 0 };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -1187,23 +1187,23 @@ pub struct NodeEndpoint {
     /// `NodeId`: versions 16-18.
     pub node_id: i32,
     /// `Host`: versions 16-18.
-    pub host: String,
+    pub host: KafkaString,
     /// `Port`: versions 16-18.
     pub port: i32,
     /// `Rack`: versions 16-18, nullable in 16-18, default `null`.
-    pub rack: Option<String>,
+    pub rack: Option<KafkaString>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for NodeEndpoint {
     fn default() -> Self {
         Self {
             node_id: 0,
-            host: String::new(),
+            host: KafkaString::new(),
             port: 0,
             rack: None,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -1227,7 +1227,7 @@ impl NodeEndpoint {
         let mut f_host = if version >= 16 {
             r.string(flexible)?
         } else {
-            String::new()
+            KafkaString::new()
         };
         let mut f_port = if version >= 16 { r.i32()? } else { 0 };
         let mut f_rack = if version >= 16 {
@@ -1235,7 +1235,7 @@ impl NodeEndpoint {
         } else {
             None
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

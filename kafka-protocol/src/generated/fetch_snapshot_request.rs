@@ -12,7 +12,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 #[derive(Debug, Clone, PartialEq)]
 pub struct FetchSnapshotRequest {
     /// `ClusterId`: versions 0-1, nullable in 0-1, tagged (tag 0) in 0-1, default `null`.
-    pub cluster_id: Option<String>,
+    pub cluster_id: Option<KafkaString>,
     /// `ReplicaId`: versions 0-1, default `-1`.
     pub replica_id: i32,
     /// `MaxBytes`: versions 0-1, default `0x7fffffff`.
@@ -20,7 +20,7 @@ pub struct FetchSnapshotRequest {
     /// `Topics`: versions 0-1.
     pub topics: Vec<TopicSnapshot>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for FetchSnapshotRequest {
@@ -30,7 +30,7 @@ impl Default for FetchSnapshotRequest {
             replica_id: -1,
             max_bytes: 2147483647,
             topics: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -61,7 +61,7 @@ impl FetchSnapshotRequest {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -174,19 +174,19 @@ impl crate::arbitrary_support::ArbitraryVersioned for FetchSnapshotRequest {
 #[derive(Debug, Clone, PartialEq)]
 pub struct TopicSnapshot {
     /// `Name`: versions 0-1.
-    pub name: String,
+    pub name: KafkaString,
     /// `Partitions`: versions 0-1.
     pub partitions: Vec<PartitionSnapshot>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for TopicSnapshot {
     fn default() -> Self {
         Self {
-            name: String::new(),
+            name: KafkaString::new(),
             partitions: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -215,7 +215,7 @@ impl TopicSnapshot {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -307,7 +307,7 @@ pub struct PartitionSnapshot {
     /// `ReplicaDirectoryId`: versions 1, tagged (tag 0) in 1.
     pub replica_directory_id: Uuid,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for PartitionSnapshot {
@@ -318,7 +318,7 @@ impl Default for PartitionSnapshot {
             snapshot_id: SnapshotId::default(),
             position: 0,
             replica_directory_id: Uuid::ZERO,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -343,7 +343,7 @@ impl PartitionSnapshot {
         let f_snapshot_id = SnapshotId::decode_body(r, version)?;
         let f_position = r.i64()?;
         let mut f_replica_directory_id = Uuid::ZERO;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -454,7 +454,7 @@ pub struct SnapshotId {
     /// `Epoch`: versions 0-1.
     pub epoch: i32,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for SnapshotId {
@@ -462,7 +462,7 @@ impl Default for SnapshotId {
         Self {
             end_offset: 0,
             epoch: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -484,7 +484,7 @@ impl SnapshotId {
         let flexible = true;
         let f_end_offset = r.i64()?;
         let f_epoch = r.i32()?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

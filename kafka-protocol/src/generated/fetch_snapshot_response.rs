@@ -20,7 +20,7 @@ pub struct FetchSnapshotResponse {
     /// `NodeEndpoints`: versions 1, tagged (tag 0) in 1.
     pub node_endpoints: Vec<NodeEndpoint>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for FetchSnapshotResponse {
@@ -30,7 +30,7 @@ impl Default for FetchSnapshotResponse {
             error_code: 0,
             topics: Vec::new(),
             node_endpoints: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -61,7 +61,7 @@ impl FetchSnapshotResponse {
             items
         };
         let mut f_node_endpoints = Vec::new();
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -196,19 +196,19 @@ impl crate::arbitrary_support::ArbitraryVersioned for FetchSnapshotResponse {
 #[derive(Debug, Clone, PartialEq)]
 pub struct TopicSnapshot {
     /// `Name`: versions 0-1.
-    pub name: String,
+    pub name: KafkaString,
     /// `Partitions`: versions 0-1.
     pub partitions: Vec<PartitionSnapshot>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for TopicSnapshot {
     fn default() -> Self {
         Self {
-            name: String::new(),
+            name: KafkaString::new(),
             partitions: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -237,7 +237,7 @@ impl TopicSnapshot {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -333,7 +333,7 @@ pub struct PartitionSnapshot {
     /// `UnalignedRecords`: versions 0-1.
     pub unaligned_records: Option<Bytes>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for PartitionSnapshot {
@@ -346,7 +346,7 @@ impl Default for PartitionSnapshot {
             size: 0,
             position: 0,
             unaligned_records: None,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -373,7 +373,7 @@ impl PartitionSnapshot {
         let f_size = r.i64()?;
         let f_position = r.i64()?;
         let f_unaligned_records = Some(r.bytes_field(flexible)?);
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -505,7 +505,7 @@ pub struct SnapshotId {
     /// `Epoch`: versions 0-1.
     pub epoch: i32,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for SnapshotId {
@@ -513,7 +513,7 @@ impl Default for SnapshotId {
         Self {
             end_offset: 0,
             epoch: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -535,7 +535,7 @@ impl SnapshotId {
         let flexible = true;
         let f_end_offset = r.i64()?;
         let f_epoch = r.i32()?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -611,7 +611,7 @@ pub struct LeaderIdAndEpoch {
     /// `LeaderEpoch`: versions 0-1.
     pub leader_epoch: i32,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for LeaderIdAndEpoch {
@@ -619,7 +619,7 @@ impl Default for LeaderIdAndEpoch {
         Self {
             leader_id: 0,
             leader_epoch: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -641,7 +641,7 @@ impl LeaderIdAndEpoch {
         let flexible = true;
         let f_leader_id = r.i32()?;
         let f_leader_epoch = r.i32()?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -715,20 +715,20 @@ pub struct NodeEndpoint {
     /// `NodeId`: versions 1.
     pub node_id: i32,
     /// `Host`: versions 1.
-    pub host: String,
+    pub host: KafkaString,
     /// `Port`: versions 1.
     pub port: u16,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for NodeEndpoint {
     fn default() -> Self {
         Self {
             node_id: 0,
-            host: String::new(),
+            host: KafkaString::new(),
             port: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -752,10 +752,10 @@ impl NodeEndpoint {
         let mut f_host = if version >= 1 {
             r.string(flexible)?
         } else {
-            String::new()
+            KafkaString::new()
         };
         let mut f_port = if version >= 1 { r.u16()? } else { 0 };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

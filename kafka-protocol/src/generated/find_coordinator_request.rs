@@ -12,22 +12,22 @@ use bytes::{BufMut, Bytes, BytesMut};
 #[derive(Debug, Clone, PartialEq)]
 pub struct FindCoordinatorRequest {
     /// `Key`: versions 0-3.
-    pub key: String,
+    pub key: KafkaString,
     /// `KeyType`: versions 1-6, default `0`.
     pub key_type: i8,
     /// `CoordinatorKeys`: versions 4-6.
-    pub coordinator_keys: Vec<String>,
+    pub coordinator_keys: Vec<KafkaString>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for FindCoordinatorRequest {
     fn default() -> Self {
         Self {
-            key: String::new(),
+            key: KafkaString::new(),
             key_type: 0,
             coordinator_keys: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -50,7 +50,7 @@ impl FindCoordinatorRequest {
         let mut f_key = if version <= 3 {
             r.string(flexible)?
         } else {
-            String::new()
+            KafkaString::new()
         };
         let mut f_key_type = if version >= 1 { r.i8()? } else { 0 };
         let mut f_coordinator_keys = if version >= 4 {
@@ -65,7 +65,7 @@ impl FindCoordinatorRequest {
         } else {
             Vec::new()
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

@@ -16,17 +16,17 @@ pub struct FindCoordinatorResponse {
     /// `ErrorCode`: versions 0-3.
     pub error_code: i16,
     /// `ErrorMessage`: versions 1-3, nullable in 1-3.
-    pub error_message: Option<String>,
+    pub error_message: Option<KafkaString>,
     /// `NodeId`: versions 0-3.
     pub node_id: i32,
     /// `Host`: versions 0-3.
-    pub host: String,
+    pub host: KafkaString,
     /// `Port`: versions 0-3.
     pub port: i32,
     /// `Coordinators`: versions 4-6.
     pub coordinators: Vec<Coordinator>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for FindCoordinatorResponse {
@@ -34,12 +34,12 @@ impl Default for FindCoordinatorResponse {
         Self {
             throttle_time_ms: 0,
             error_code: 0,
-            error_message: Some(String::new()),
+            error_message: Some(KafkaString::new()),
             node_id: 0,
-            host: String::new(),
+            host: KafkaString::new(),
             port: 0,
             coordinators: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -64,13 +64,13 @@ impl FindCoordinatorResponse {
         let mut f_error_message = if (version >= 1 && version <= 3) {
             r.nullable_string(flexible)?
         } else {
-            Some(String::new())
+            Some(KafkaString::new())
         };
         let mut f_node_id = if version <= 3 { r.i32()? } else { 0 };
         let mut f_host = if version <= 3 {
             r.string(flexible)?
         } else {
-            String::new()
+            KafkaString::new()
         };
         let mut f_port = if version <= 3 { r.i32()? } else { 0 };
         let mut f_coordinators = if version >= 4 {
@@ -85,7 +85,7 @@ impl FindCoordinatorResponse {
         } else {
             Vec::new()
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -264,31 +264,31 @@ impl crate::arbitrary_support::ArbitraryVersioned for FindCoordinatorResponse {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Coordinator {
     /// `Key`: versions 4-6.
-    pub key: String,
+    pub key: KafkaString,
     /// `NodeId`: versions 4-6.
     pub node_id: i32,
     /// `Host`: versions 4-6.
-    pub host: String,
+    pub host: KafkaString,
     /// `Port`: versions 4-6.
     pub port: i32,
     /// `ErrorCode`: versions 4-6.
     pub error_code: i16,
     /// `ErrorMessage`: versions 4-6, nullable in 4-6.
-    pub error_message: Option<String>,
+    pub error_message: Option<KafkaString>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for Coordinator {
     fn default() -> Self {
         Self {
-            key: String::new(),
+            key: KafkaString::new(),
             node_id: 0,
-            host: String::new(),
+            host: KafkaString::new(),
             port: 0,
             error_code: 0,
-            error_message: Some(String::new()),
-            unknown_tagged_fields: Vec::new(),
+            error_message: Some(KafkaString::new()),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -311,22 +311,22 @@ impl Coordinator {
         let mut f_key = if version >= 4 {
             r.string(flexible)?
         } else {
-            String::new()
+            KafkaString::new()
         };
         let mut f_node_id = if version >= 4 { r.i32()? } else { 0 };
         let mut f_host = if version >= 4 {
             r.string(flexible)?
         } else {
-            String::new()
+            KafkaString::new()
         };
         let mut f_port = if version >= 4 { r.i32()? } else { 0 };
         let mut f_error_code = if version >= 4 { r.i16()? } else { 0 };
         let mut f_error_message = if version >= 4 {
             r.nullable_string(flexible)?
         } else {
-            Some(String::new())
+            Some(KafkaString::new())
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

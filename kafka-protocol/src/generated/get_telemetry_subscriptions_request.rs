@@ -14,14 +14,14 @@ pub struct GetTelemetrySubscriptionsRequest {
     /// `ClientInstanceId`: versions 0.
     pub client_instance_id: Uuid,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for GetTelemetrySubscriptionsRequest {
     fn default() -> Self {
         Self {
             client_instance_id: Uuid::ZERO,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -42,7 +42,7 @@ impl GetTelemetrySubscriptionsRequest {
     fn decode_fields(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flexible = true;
         let f_client_instance_id = r.uuid()?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

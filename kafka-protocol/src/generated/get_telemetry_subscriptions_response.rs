@@ -28,9 +28,9 @@ pub struct GetTelemetrySubscriptionsResponse {
     /// `DeltaTemporality`: versions 0.
     pub delta_temporality: bool,
     /// `RequestedMetrics`: versions 0.
-    pub requested_metrics: Vec<String>,
+    pub requested_metrics: Vec<KafkaString>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for GetTelemetrySubscriptionsResponse {
@@ -45,7 +45,7 @@ impl Default for GetTelemetrySubscriptionsResponse {
             telemetry_max_bytes: 0,
             delta_temporality: false,
             requested_metrics: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -88,7 +88,7 @@ impl GetTelemetrySubscriptionsResponse {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

@@ -12,25 +12,25 @@ use bytes::{BufMut, Bytes, BytesMut};
 #[derive(Debug, Clone, PartialEq)]
 pub struct HeartbeatRequest {
     /// `GroupId`: versions 0-4.
-    pub group_id: String,
+    pub group_id: KafkaString,
     /// `GenerationId`: versions 0-4.
     pub generation_id: i32,
     /// `MemberId`: versions 0-4.
-    pub member_id: String,
+    pub member_id: KafkaString,
     /// `GroupInstanceId`: versions 3-4, nullable in 3-4, default `null`.
-    pub group_instance_id: Option<String>,
+    pub group_instance_id: Option<KafkaString>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for HeartbeatRequest {
     fn default() -> Self {
         Self {
-            group_id: String::new(),
+            group_id: KafkaString::new(),
             generation_id: 0,
-            member_id: String::new(),
+            member_id: KafkaString::new(),
             group_instance_id: None,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -58,7 +58,7 @@ impl HeartbeatRequest {
         } else {
             None
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

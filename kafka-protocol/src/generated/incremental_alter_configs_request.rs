@@ -16,7 +16,7 @@ pub struct IncrementalAlterConfigsRequest {
     /// `ValidateOnly`: versions 0-1.
     pub validate_only: bool,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for IncrementalAlterConfigsRequest {
@@ -24,7 +24,7 @@ impl Default for IncrementalAlterConfigsRequest {
         Self {
             resources: Vec::new(),
             validate_only: false,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -53,7 +53,7 @@ impl IncrementalAlterConfigsRequest {
             items
         };
         let f_validate_only = r.bool()?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -137,20 +137,20 @@ pub struct AlterConfigsResource {
     /// `ResourceType`: versions 0-1.
     pub resource_type: i8,
     /// `ResourceName`: versions 0-1.
-    pub resource_name: String,
+    pub resource_name: KafkaString,
     /// `Configs`: versions 0-1.
     pub configs: Vec<AlterableConfig>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for AlterConfigsResource {
     fn default() -> Self {
         Self {
             resource_type: 0,
-            resource_name: String::new(),
+            resource_name: KafkaString::new(),
             configs: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -180,7 +180,7 @@ impl AlterConfigsResource {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -268,22 +268,22 @@ impl crate::arbitrary_support::ArbitraryVersioned for AlterConfigsResource {
 #[derive(Debug, Clone, PartialEq)]
 pub struct AlterableConfig {
     /// `Name`: versions 0-1.
-    pub name: String,
+    pub name: KafkaString,
     /// `ConfigOperation`: versions 0-1.
     pub config_operation: i8,
     /// `Value`: versions 0-1, nullable in 0-1.
-    pub value: Option<String>,
+    pub value: Option<KafkaString>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for AlterableConfig {
     fn default() -> Self {
         Self {
-            name: String::new(),
+            name: KafkaString::new(),
             config_operation: 0,
-            value: Some(String::new()),
-            unknown_tagged_fields: Vec::new(),
+            value: Some(KafkaString::new()),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -306,7 +306,7 @@ impl AlterableConfig {
         let f_name = r.string(flexible)?;
         let f_config_operation = r.i8()?;
         let f_value = r.nullable_string(flexible)?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

@@ -16,7 +16,7 @@ pub struct IncrementalAlterConfigsResponse {
     /// `Responses`: versions 0-1.
     pub responses: Vec<AlterConfigsResourceResponse>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for IncrementalAlterConfigsResponse {
@@ -24,7 +24,7 @@ impl Default for IncrementalAlterConfigsResponse {
         Self {
             throttle_time_ms: 0,
             responses: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -53,7 +53,7 @@ impl IncrementalAlterConfigsResponse {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -139,23 +139,23 @@ pub struct AlterConfigsResourceResponse {
     /// `ErrorCode`: versions 0-1.
     pub error_code: i16,
     /// `ErrorMessage`: versions 0-1, nullable in 0-1.
-    pub error_message: Option<String>,
+    pub error_message: Option<KafkaString>,
     /// `ResourceType`: versions 0-1.
     pub resource_type: i8,
     /// `ResourceName`: versions 0-1.
-    pub resource_name: String,
+    pub resource_name: KafkaString,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for AlterConfigsResourceResponse {
     fn default() -> Self {
         Self {
             error_code: 0,
-            error_message: Some(String::new()),
+            error_message: Some(KafkaString::new()),
             resource_type: 0,
-            resource_name: String::new(),
-            unknown_tagged_fields: Vec::new(),
+            resource_name: KafkaString::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -179,7 +179,7 @@ impl AlterConfigsResourceResponse {
         let f_error_message = r.nullable_string(flexible)?;
         let f_resource_type = r.i8()?;
         let f_resource_name = r.string(flexible)?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

@@ -12,7 +12,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 #[derive(Debug, Clone, PartialEq)]
 pub struct InitProducerIdRequest {
     /// `TransactionalId`: versions 0-6, nullable in 0-6.
-    pub transactional_id: Option<String>,
+    pub transactional_id: Option<KafkaString>,
     /// `TransactionTimeoutMs`: versions 0-6.
     pub transaction_timeout_ms: i32,
     /// `ProducerId`: versions 3-6, default `-1`.
@@ -24,19 +24,19 @@ pub struct InitProducerIdRequest {
     /// `KeepPreparedTxn`: versions 6, default `false`.
     pub keep_prepared_txn: bool,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for InitProducerIdRequest {
     fn default() -> Self {
         Self {
-            transactional_id: Some(String::new()),
+            transactional_id: Some(KafkaString::new()),
             transaction_timeout_ms: 0,
             producer_id: -1,
             producer_epoch: -1,
             enable2_pc: false,
             keep_prepared_txn: false,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -62,7 +62,7 @@ impl InitProducerIdRequest {
         let mut f_producer_epoch = if version >= 3 { r.i16()? } else { -1 };
         let mut f_enable2_pc = if version >= 6 { r.bool()? } else { false };
         let mut f_keep_prepared_txn = if version >= 6 { r.bool()? } else { false };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

@@ -24,7 +24,7 @@ pub struct InitProducerIdResponse {
     /// `OngoingTxnProducerEpoch`: versions 6, default `-1`.
     pub ongoing_txn_producer_epoch: i16,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for InitProducerIdResponse {
@@ -36,7 +36,7 @@ impl Default for InitProducerIdResponse {
             producer_epoch: 0,
             ongoing_txn_producer_id: -1,
             ongoing_txn_producer_epoch: -1,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -62,7 +62,7 @@ impl InitProducerIdResponse {
         let f_producer_epoch = r.i16()?;
         let mut f_ongoing_txn_producer_id = if version >= 6 { r.i64()? } else { -1 };
         let mut f_ongoing_txn_producer_epoch = if version >= 6 { r.i16()? } else { -1 };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

@@ -14,14 +14,14 @@ pub struct InitializeShareGroupStateResponse {
     /// `Results`: versions 0.
     pub results: Vec<InitializeStateResult>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for InitializeShareGroupStateResponse {
     fn default() -> Self {
         Self {
             results: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -49,7 +49,7 @@ impl InitializeShareGroupStateResponse {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -129,7 +129,7 @@ pub struct InitializeStateResult {
     /// `Partitions`: versions 0.
     pub partitions: Vec<PartitionResult>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for InitializeStateResult {
@@ -137,7 +137,7 @@ impl Default for InitializeStateResult {
         Self {
             topic_id: Uuid::ZERO,
             partitions: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -166,7 +166,7 @@ impl InitializeStateResult {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -252,9 +252,9 @@ pub struct PartitionResult {
     /// `ErrorCode`: versions 0.
     pub error_code: i16,
     /// `ErrorMessage`: versions 0, nullable in 0, default `null`.
-    pub error_message: Option<String>,
+    pub error_message: Option<KafkaString>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for PartitionResult {
@@ -263,7 +263,7 @@ impl Default for PartitionResult {
             partition: 0,
             error_code: 0,
             error_message: None,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -286,7 +286,7 @@ impl PartitionResult {
         let f_partition = r.i32()?;
         let f_error_code = r.i16()?;
         let f_error_message = r.nullable_string(flexible)?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

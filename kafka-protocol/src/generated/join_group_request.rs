@@ -12,37 +12,37 @@ use bytes::{BufMut, Bytes, BytesMut};
 #[derive(Debug, Clone, PartialEq)]
 pub struct JoinGroupRequest {
     /// `GroupId`: versions 0-9.
-    pub group_id: String,
+    pub group_id: KafkaString,
     /// `SessionTimeoutMs`: versions 0-9.
     pub session_timeout_ms: i32,
     /// `RebalanceTimeoutMs`: versions 1-9, default `-1`.
     pub rebalance_timeout_ms: i32,
     /// `MemberId`: versions 0-9.
-    pub member_id: String,
+    pub member_id: KafkaString,
     /// `GroupInstanceId`: versions 5-9, nullable in 5-9, default `null`.
-    pub group_instance_id: Option<String>,
+    pub group_instance_id: Option<KafkaString>,
     /// `ProtocolType`: versions 0-9.
-    pub protocol_type: String,
+    pub protocol_type: KafkaString,
     /// `Protocols`: versions 0-9.
     pub protocols: Vec<JoinGroupRequestProtocol>,
     /// `Reason`: versions 8-9, nullable in 8-9, default `null`.
-    pub reason: Option<String>,
+    pub reason: Option<KafkaString>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for JoinGroupRequest {
     fn default() -> Self {
         Self {
-            group_id: String::new(),
+            group_id: KafkaString::new(),
             session_timeout_ms: 0,
             rebalance_timeout_ms: -1,
-            member_id: String::new(),
+            member_id: KafkaString::new(),
             group_instance_id: None,
-            protocol_type: String::new(),
+            protocol_type: KafkaString::new(),
             protocols: Vec::new(),
             reason: None,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -85,7 +85,7 @@ impl JoinGroupRequest {
         } else {
             None
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -230,19 +230,19 @@ impl crate::arbitrary_support::ArbitraryVersioned for JoinGroupRequest {
 #[derive(Debug, Clone, PartialEq)]
 pub struct JoinGroupRequestProtocol {
     /// `Name`: versions 0-9.
-    pub name: String,
+    pub name: KafkaString,
     /// `Metadata`: versions 0-9.
     pub metadata: Bytes,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for JoinGroupRequestProtocol {
     fn default() -> Self {
         Self {
-            name: String::new(),
+            name: KafkaString::new(),
             metadata: Bytes::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -264,7 +264,7 @@ impl JoinGroupRequestProtocol {
         let flexible = version >= 6;
         let f_name = r.string(flexible)?;
         let f_metadata = r.bytes_field(flexible)?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

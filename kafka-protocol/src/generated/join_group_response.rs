@@ -18,19 +18,19 @@ pub struct JoinGroupResponse {
     /// `GenerationId`: versions 0-9, default `-1`.
     pub generation_id: i32,
     /// `ProtocolType`: versions 7-9, nullable in 7-9, default `null`.
-    pub protocol_type: Option<String>,
+    pub protocol_type: Option<KafkaString>,
     /// `ProtocolName`: versions 0-9, nullable in 7-9.
-    pub protocol_name: Option<String>,
+    pub protocol_name: Option<KafkaString>,
     /// `Leader`: versions 0-9.
-    pub leader: String,
+    pub leader: KafkaString,
     /// `SkipAssignment`: versions 9, default `false`.
     pub skip_assignment: bool,
     /// `MemberId`: versions 0-9.
-    pub member_id: String,
+    pub member_id: KafkaString,
     /// `Members`: versions 0-9.
     pub members: Vec<JoinGroupResponseMember>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for JoinGroupResponse {
@@ -40,12 +40,12 @@ impl Default for JoinGroupResponse {
             error_code: 0,
             generation_id: -1,
             protocol_type: None,
-            protocol_name: Some(String::new()),
-            leader: String::new(),
+            protocol_name: Some(KafkaString::new()),
+            leader: KafkaString::new(),
             skip_assignment: false,
-            member_id: String::new(),
+            member_id: KafkaString::new(),
             members: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -89,7 +89,7 @@ impl JoinGroupResponse {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -255,22 +255,22 @@ impl crate::arbitrary_support::ArbitraryVersioned for JoinGroupResponse {
 #[derive(Debug, Clone, PartialEq)]
 pub struct JoinGroupResponseMember {
     /// `MemberId`: versions 0-9.
-    pub member_id: String,
+    pub member_id: KafkaString,
     /// `GroupInstanceId`: versions 5-9, nullable in 5-9, default `null`.
-    pub group_instance_id: Option<String>,
+    pub group_instance_id: Option<KafkaString>,
     /// `Metadata`: versions 0-9.
     pub metadata: Bytes,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for JoinGroupResponseMember {
     fn default() -> Self {
         Self {
-            member_id: String::new(),
+            member_id: KafkaString::new(),
             group_instance_id: None,
             metadata: Bytes::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -297,7 +297,7 @@ impl JoinGroupResponseMember {
             None
         };
         let f_metadata = r.bytes_field(flexible)?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

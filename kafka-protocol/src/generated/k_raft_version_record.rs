@@ -16,7 +16,7 @@ pub struct KRaftVersionRecord {
     /// `KRaftVersion`: versions 0.
     pub k_raft_version: i16,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for KRaftVersionRecord {
@@ -24,7 +24,7 @@ impl Default for KRaftVersionRecord {
         Self {
             version: 0,
             k_raft_version: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -46,7 +46,7 @@ impl KRaftVersionRecord {
         let flexible = true;
         let f_version = r.i16()?;
         let f_k_raft_version = r.i16()?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

@@ -28,7 +28,7 @@ pub struct LeaderAndIsrRequest {
     /// `LiveLeaders`: versions 0-7.
     pub live_leaders: Vec<LeaderAndIsrLiveLeader>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for LeaderAndIsrRequest {
@@ -42,7 +42,7 @@ impl Default for LeaderAndIsrRequest {
             ungrouped_partition_states: Vec::new(),
             topic_states: Vec::new(),
             live_leaders: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -99,7 +99,7 @@ impl LeaderAndIsrRequest {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -285,7 +285,7 @@ impl crate::arbitrary_support::ArbitraryVersioned for LeaderAndIsrRequest {
 #[derive(Debug, Clone, PartialEq)]
 pub struct LeaderAndIsrPartitionState {
     /// `TopicName`: versions 0-1.
-    pub topic_name: String,
+    pub topic_name: KafkaString,
     /// `PartitionIndex`: versions 0-7.
     pub partition_index: i32,
     /// `ControllerEpoch`: versions 0-7.
@@ -309,13 +309,13 @@ pub struct LeaderAndIsrPartitionState {
     /// `LeaderRecoveryState`: versions 6-7, default `0`.
     pub leader_recovery_state: i8,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for LeaderAndIsrPartitionState {
     fn default() -> Self {
         Self {
-            topic_name: String::new(),
+            topic_name: KafkaString::new(),
             partition_index: 0,
             controller_epoch: 0,
             leader: 0,
@@ -327,7 +327,7 @@ impl Default for LeaderAndIsrPartitionState {
             removing_replicas: IntArray::new(),
             is_new: false,
             leader_recovery_state: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -350,7 +350,7 @@ impl LeaderAndIsrPartitionState {
         let mut f_topic_name = if version <= 1 {
             r.string(flexible)?
         } else {
-            String::new()
+            KafkaString::new()
         };
         let f_partition_index = r.i32()?;
         let f_controller_epoch = r.i32()?;
@@ -383,7 +383,7 @@ impl LeaderAndIsrPartitionState {
         };
         let mut f_is_new = if version >= 1 { r.bool()? } else { false };
         let mut f_leader_recovery_state = if version >= 6 { r.i8()? } else { 0 };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -570,22 +570,22 @@ impl crate::arbitrary_support::ArbitraryVersioned for LeaderAndIsrPartitionState
 #[derive(Debug, Clone, PartialEq)]
 pub struct LeaderAndIsrTopicState {
     /// `TopicName`: versions 2-7.
-    pub topic_name: String,
+    pub topic_name: KafkaString,
     /// `TopicId`: versions 5-7.
     pub topic_id: Uuid,
     /// `PartitionStates`: versions 2-7.
     pub partition_states: Vec<LeaderAndIsrPartitionState>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for LeaderAndIsrTopicState {
     fn default() -> Self {
         Self {
-            topic_name: String::new(),
+            topic_name: KafkaString::new(),
             topic_id: Uuid::ZERO,
             partition_states: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -608,7 +608,7 @@ impl LeaderAndIsrTopicState {
         let mut f_topic_name = if version >= 2 {
             r.string(flexible)?
         } else {
-            String::new()
+            KafkaString::new()
         };
         let mut f_topic_id = if version >= 5 { r.uuid()? } else { Uuid::ZERO };
         let mut f_partition_states = if version >= 2 {
@@ -623,7 +623,7 @@ impl LeaderAndIsrTopicState {
         } else {
             Vec::new()
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -739,20 +739,20 @@ pub struct LeaderAndIsrLiveLeader {
     /// `BrokerId`: versions 0-7.
     pub broker_id: i32,
     /// `HostName`: versions 0-7.
-    pub host_name: String,
+    pub host_name: KafkaString,
     /// `Port`: versions 0-7.
     pub port: i32,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for LeaderAndIsrLiveLeader {
     fn default() -> Self {
         Self {
             broker_id: 0,
-            host_name: String::new(),
+            host_name: KafkaString::new(),
             port: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -775,7 +775,7 @@ impl LeaderAndIsrLiveLeader {
         let f_broker_id = r.i32()?;
         let f_host_name = r.string(flexible)?;
         let f_port = r.i32()?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

@@ -18,7 +18,7 @@ pub struct LeaderAndIsrResponse {
     /// `Topics`: versions 5-7.
     pub topics: Vec<LeaderAndIsrTopicError>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for LeaderAndIsrResponse {
@@ -27,7 +27,7 @@ impl Default for LeaderAndIsrResponse {
             error_code: 0,
             partition_errors: Vec::new(),
             topics: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -72,7 +72,7 @@ impl LeaderAndIsrResponse {
         } else {
             Vec::new()
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -192,22 +192,22 @@ impl crate::arbitrary_support::ArbitraryVersioned for LeaderAndIsrResponse {
 #[derive(Debug, Clone, PartialEq)]
 pub struct LeaderAndIsrPartitionError {
     /// `TopicName`: versions 0-4.
-    pub topic_name: String,
+    pub topic_name: KafkaString,
     /// `PartitionIndex`: versions 0-7.
     pub partition_index: i32,
     /// `ErrorCode`: versions 0-7.
     pub error_code: i16,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for LeaderAndIsrPartitionError {
     fn default() -> Self {
         Self {
-            topic_name: String::new(),
+            topic_name: KafkaString::new(),
             partition_index: 0,
             error_code: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -230,11 +230,11 @@ impl LeaderAndIsrPartitionError {
         let mut f_topic_name = if version <= 4 {
             r.string(flexible)?
         } else {
-            String::new()
+            KafkaString::new()
         };
         let f_partition_index = r.i32()?;
         let f_error_code = r.i16()?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -320,7 +320,7 @@ pub struct LeaderAndIsrTopicError {
     /// `PartitionErrors`: versions 5-7.
     pub partition_errors: Vec<LeaderAndIsrPartitionError>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for LeaderAndIsrTopicError {
@@ -328,7 +328,7 @@ impl Default for LeaderAndIsrTopicError {
         Self {
             topic_id: Uuid::ZERO,
             partition_errors: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -361,7 +361,7 @@ impl LeaderAndIsrTopicError {
         } else {
             Vec::new()
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

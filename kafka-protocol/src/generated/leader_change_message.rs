@@ -20,7 +20,7 @@ pub struct LeaderChangeMessage {
     /// `GrantingVoters`: versions 0-1.
     pub granting_voters: Vec<Voter>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for LeaderChangeMessage {
@@ -30,7 +30,7 @@ impl Default for LeaderChangeMessage {
             leader_id: 0,
             voters: Vec::new(),
             granting_voters: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -68,7 +68,7 @@ impl LeaderChangeMessage {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -176,7 +176,7 @@ pub struct Voter {
     /// `VoterDirectoryId`: versions 1.
     pub voter_directory_id: Uuid,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for Voter {
@@ -184,7 +184,7 @@ impl Default for Voter {
         Self {
             voter_id: 0,
             voter_directory_id: Uuid::ZERO,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -206,7 +206,7 @@ impl Voter {
         let flexible = true;
         let f_voter_id = r.i32()?;
         let mut f_voter_directory_id = if version >= 1 { r.uuid()? } else { Uuid::ZERO };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

@@ -12,22 +12,22 @@ use bytes::{BufMut, Bytes, BytesMut};
 #[derive(Debug, Clone, PartialEq)]
 pub struct LeaveGroupRequest {
     /// `GroupId`: versions 0-5.
-    pub group_id: String,
+    pub group_id: KafkaString,
     /// `MemberId`: versions 0-2.
-    pub member_id: String,
+    pub member_id: KafkaString,
     /// `Members`: versions 3-5.
     pub members: Vec<MemberIdentity>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for LeaveGroupRequest {
     fn default() -> Self {
         Self {
-            group_id: String::new(),
-            member_id: String::new(),
+            group_id: KafkaString::new(),
+            member_id: KafkaString::new(),
             members: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -51,7 +51,7 @@ impl LeaveGroupRequest {
         let mut f_member_id = if version <= 2 {
             r.string(flexible)?
         } else {
-            String::new()
+            KafkaString::new()
         };
         let mut f_members = if version >= 3 {
             {
@@ -65,7 +65,7 @@ impl LeaveGroupRequest {
         } else {
             Vec::new()
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -175,22 +175,22 @@ impl crate::arbitrary_support::ArbitraryVersioned for LeaveGroupRequest {
 #[derive(Debug, Clone, PartialEq)]
 pub struct MemberIdentity {
     /// `MemberId`: versions 3-5.
-    pub member_id: String,
+    pub member_id: KafkaString,
     /// `GroupInstanceId`: versions 3-5, nullable in 3-5, default `null`.
-    pub group_instance_id: Option<String>,
+    pub group_instance_id: Option<KafkaString>,
     /// `Reason`: versions 5, nullable in 5, default `null`.
-    pub reason: Option<String>,
+    pub reason: Option<KafkaString>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for MemberIdentity {
     fn default() -> Self {
         Self {
-            member_id: String::new(),
+            member_id: KafkaString::new(),
             group_instance_id: None,
             reason: None,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -213,7 +213,7 @@ impl MemberIdentity {
         let mut f_member_id = if version >= 3 {
             r.string(flexible)?
         } else {
-            String::new()
+            KafkaString::new()
         };
         let mut f_group_instance_id = if version >= 3 {
             r.nullable_string(flexible)?
@@ -225,7 +225,7 @@ impl MemberIdentity {
         } else {
             None
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

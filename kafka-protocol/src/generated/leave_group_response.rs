@@ -18,7 +18,7 @@ pub struct LeaveGroupResponse {
     /// `Members`: versions 3-5.
     pub members: Vec<MemberResponse>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for LeaveGroupResponse {
@@ -27,7 +27,7 @@ impl Default for LeaveGroupResponse {
             throttle_time_ms: 0,
             error_code: 0,
             members: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -61,7 +61,7 @@ impl LeaveGroupResponse {
         } else {
             Vec::new()
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -164,22 +164,22 @@ impl crate::arbitrary_support::ArbitraryVersioned for LeaveGroupResponse {
 #[derive(Debug, Clone, PartialEq)]
 pub struct MemberResponse {
     /// `MemberId`: versions 3-5.
-    pub member_id: String,
+    pub member_id: KafkaString,
     /// `GroupInstanceId`: versions 3-5, nullable in 3-5.
-    pub group_instance_id: Option<String>,
+    pub group_instance_id: Option<KafkaString>,
     /// `ErrorCode`: versions 3-5.
     pub error_code: i16,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for MemberResponse {
     fn default() -> Self {
         Self {
-            member_id: String::new(),
-            group_instance_id: Some(String::new()),
+            member_id: KafkaString::new(),
+            group_instance_id: Some(KafkaString::new()),
             error_code: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -202,15 +202,15 @@ impl MemberResponse {
         let mut f_member_id = if version >= 3 {
             r.string(flexible)?
         } else {
-            String::new()
+            KafkaString::new()
         };
         let mut f_group_instance_id = if version >= 3 {
             r.nullable_string(flexible)?
         } else {
-            Some(String::new())
+            Some(KafkaString::new())
         };
         let mut f_error_code = if version >= 3 { r.i16()? } else { 0 };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -247,7 +247,7 @@ impl MemberResponse {
                 put_string(w, value, flexible)?;
             }
         }
-        if (version <= 2) && self.group_instance_id != Some(String::new()) {
+        if (version <= 2) && self.group_instance_id != Some(KafkaString::new()) {
             return Err(EncodeError::FieldNotInVersion {
                 message: "MemberResponse",
                 field: "group_instance_id",

@@ -18,7 +18,7 @@ pub struct ListConfigResourcesResponse {
     /// `ConfigResources`: versions 0-1.
     pub config_resources: Vec<ConfigResource>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for ListConfigResourcesResponse {
@@ -27,7 +27,7 @@ impl Default for ListConfigResourcesResponse {
             throttle_time_ms: 0,
             error_code: 0,
             config_resources: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -57,7 +57,7 @@ impl ListConfigResourcesResponse {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -145,19 +145,19 @@ impl crate::arbitrary_support::ArbitraryVersioned for ListConfigResourcesRespons
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConfigResource {
     /// `ResourceName`: versions 0-1.
-    pub resource_name: String,
+    pub resource_name: KafkaString,
     /// `ResourceType`: versions 1, default `16`.
     pub resource_type: i8,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for ConfigResource {
     fn default() -> Self {
         Self {
-            resource_name: String::new(),
+            resource_name: KafkaString::new(),
             resource_type: 16,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -179,7 +179,7 @@ impl ConfigResource {
         let flexible = true;
         let f_resource_name = r.string(flexible)?;
         let mut f_resource_type = if version >= 1 { r.i8()? } else { 16 };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

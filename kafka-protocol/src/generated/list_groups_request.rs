@@ -12,11 +12,11 @@ use bytes::{BufMut, Bytes, BytesMut};
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListGroupsRequest {
     /// `StatesFilter`: versions 4-5.
-    pub states_filter: Vec<String>,
+    pub states_filter: Vec<KafkaString>,
     /// `TypesFilter`: versions 5.
-    pub types_filter: Vec<String>,
+    pub types_filter: Vec<KafkaString>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for ListGroupsRequest {
@@ -24,7 +24,7 @@ impl Default for ListGroupsRequest {
         Self {
             states_filter: Vec::new(),
             types_filter: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -68,7 +68,7 @@ impl ListGroupsRequest {
         } else {
             Vec::new()
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

@@ -18,7 +18,7 @@ pub struct ListGroupsResponse {
     /// `Groups`: versions 0-5.
     pub groups: Vec<ListedGroup>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for ListGroupsResponse {
@@ -27,7 +27,7 @@ impl Default for ListGroupsResponse {
             throttle_time_ms: 0,
             error_code: 0,
             groups: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -57,7 +57,7 @@ impl ListGroupsResponse {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -149,25 +149,25 @@ impl crate::arbitrary_support::ArbitraryVersioned for ListGroupsResponse {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListedGroup {
     /// `GroupId`: versions 0-5.
-    pub group_id: String,
+    pub group_id: KafkaString,
     /// `ProtocolType`: versions 0-5.
-    pub protocol_type: String,
+    pub protocol_type: KafkaString,
     /// `GroupState`: versions 4-5.
-    pub group_state: String,
+    pub group_state: KafkaString,
     /// `GroupType`: versions 5.
-    pub group_type: String,
+    pub group_type: KafkaString,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for ListedGroup {
     fn default() -> Self {
         Self {
-            group_id: String::new(),
-            protocol_type: String::new(),
-            group_state: String::new(),
-            group_type: String::new(),
-            unknown_tagged_fields: Vec::new(),
+            group_id: KafkaString::new(),
+            protocol_type: KafkaString::new(),
+            group_state: KafkaString::new(),
+            group_type: KafkaString::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -192,14 +192,14 @@ impl ListedGroup {
         let mut f_group_state = if version >= 4 {
             r.string(flexible)?
         } else {
-            String::new()
+            KafkaString::new()
         };
         let mut f_group_type = if version >= 5 {
             r.string(flexible)?
         } else {
-            String::new()
+            KafkaString::new()
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

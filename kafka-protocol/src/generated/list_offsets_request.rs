@@ -20,7 +20,7 @@ pub struct ListOffsetsRequest {
     /// `TimeoutMs`: versions 10-11.
     pub timeout_ms: i32,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for ListOffsetsRequest {
@@ -30,7 +30,7 @@ impl Default for ListOffsetsRequest {
             isolation_level: 0,
             topics: Vec::new(),
             timeout_ms: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -61,7 +61,7 @@ impl ListOffsetsRequest {
             items
         };
         let mut f_timeout_ms = if version >= 10 { r.i32()? } else { 0 };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -170,19 +170,19 @@ impl crate::arbitrary_support::ArbitraryVersioned for ListOffsetsRequest {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListOffsetsTopic {
     /// `Name`: versions 0-11.
-    pub name: String,
+    pub name: KafkaString,
     /// `Partitions`: versions 0-11.
     pub partitions: Vec<ListOffsetsPartition>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for ListOffsetsTopic {
     fn default() -> Self {
         Self {
-            name: String::new(),
+            name: KafkaString::new(),
             partitions: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -211,7 +211,7 @@ impl ListOffsetsTopic {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -301,7 +301,7 @@ pub struct ListOffsetsPartition {
     /// `MaxNumOffsets`: versions 0, default `1`.
     pub max_num_offsets: i32,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for ListOffsetsPartition {
@@ -311,7 +311,7 @@ impl Default for ListOffsetsPartition {
             current_leader_epoch: -1,
             timestamp: 0,
             max_num_offsets: 1,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -335,7 +335,7 @@ impl ListOffsetsPartition {
         let mut f_current_leader_epoch = if version >= 4 { r.i32()? } else { -1 };
         let f_timestamp = r.i64()?;
         let mut f_max_num_offsets = if version <= 0 { r.i32()? } else { 1 };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

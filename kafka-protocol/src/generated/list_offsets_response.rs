@@ -16,7 +16,7 @@ pub struct ListOffsetsResponse {
     /// `Topics`: versions 0-11.
     pub topics: Vec<ListOffsetsTopicResponse>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for ListOffsetsResponse {
@@ -24,7 +24,7 @@ impl Default for ListOffsetsResponse {
         Self {
             throttle_time_ms: 0,
             topics: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -53,7 +53,7 @@ impl ListOffsetsResponse {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -139,19 +139,19 @@ impl crate::arbitrary_support::ArbitraryVersioned for ListOffsetsResponse {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListOffsetsTopicResponse {
     /// `Name`: versions 0-11.
-    pub name: String,
+    pub name: KafkaString,
     /// `Partitions`: versions 0-11.
     pub partitions: Vec<ListOffsetsPartitionResponse>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for ListOffsetsTopicResponse {
     fn default() -> Self {
         Self {
-            name: String::new(),
+            name: KafkaString::new(),
             partitions: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -180,7 +180,7 @@ impl ListOffsetsTopicResponse {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -276,7 +276,7 @@ pub struct ListOffsetsPartitionResponse {
     /// `LeaderEpoch`: versions 4-11, default `-1`.
     pub leader_epoch: i32,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for ListOffsetsPartitionResponse {
@@ -288,7 +288,7 @@ impl Default for ListOffsetsPartitionResponse {
             timestamp: -1,
             offset: -1,
             leader_epoch: -1,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -321,7 +321,7 @@ impl ListOffsetsPartitionResponse {
         let mut f_timestamp = if version >= 1 { r.i64()? } else { -1 };
         let mut f_offset = if version >= 1 { r.i64()? } else { -1 };
         let mut f_leader_epoch = if version >= 4 { r.i32()? } else { -1 };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

@@ -16,7 +16,7 @@ pub struct ListPartitionReassignmentsRequest {
     /// `Topics`: versions 0, nullable in 0, default `null`.
     pub topics: Option<Vec<ListPartitionReassignmentsTopics>>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for ListPartitionReassignmentsRequest {
@@ -24,7 +24,7 @@ impl Default for ListPartitionReassignmentsRequest {
         Self {
             timeout_ms: 60000,
             topics: None,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -55,7 +55,7 @@ impl ListPartitionReassignmentsRequest {
                 Some(items)
             }
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -148,19 +148,19 @@ impl crate::arbitrary_support::ArbitraryVersioned for ListPartitionReassignments
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListPartitionReassignmentsTopics {
     /// `Name`: versions 0.
-    pub name: String,
+    pub name: KafkaString,
     /// `PartitionIndexes`: versions 0.
     pub partition_indexes: IntArray<i32>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for ListPartitionReassignmentsTopics {
     fn default() -> Self {
         Self {
-            name: String::new(),
+            name: KafkaString::new(),
             partition_indexes: IntArray::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -185,7 +185,7 @@ impl ListPartitionReassignmentsTopics {
             let n = r.array_len_required(flexible)?;
             r.int_array(n)?
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

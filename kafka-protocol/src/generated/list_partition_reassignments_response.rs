@@ -16,11 +16,11 @@ pub struct ListPartitionReassignmentsResponse {
     /// `ErrorCode`: versions 0.
     pub error_code: i16,
     /// `ErrorMessage`: versions 0, nullable in 0.
-    pub error_message: Option<String>,
+    pub error_message: Option<KafkaString>,
     /// `Topics`: versions 0.
     pub topics: Vec<OngoingTopicReassignment>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for ListPartitionReassignmentsResponse {
@@ -28,9 +28,9 @@ impl Default for ListPartitionReassignmentsResponse {
         Self {
             throttle_time_ms: 0,
             error_code: 0,
-            error_message: Some(String::new()),
+            error_message: Some(KafkaString::new()),
             topics: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -62,7 +62,7 @@ impl ListPartitionReassignmentsResponse {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -160,19 +160,19 @@ impl crate::arbitrary_support::ArbitraryVersioned for ListPartitionReassignments
 #[derive(Debug, Clone, PartialEq)]
 pub struct OngoingTopicReassignment {
     /// `Name`: versions 0.
-    pub name: String,
+    pub name: KafkaString,
     /// `Partitions`: versions 0.
     pub partitions: Vec<OngoingPartitionReassignment>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for OngoingTopicReassignment {
     fn default() -> Self {
         Self {
-            name: String::new(),
+            name: KafkaString::new(),
             partitions: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -201,7 +201,7 @@ impl OngoingTopicReassignment {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -293,7 +293,7 @@ pub struct OngoingPartitionReassignment {
     /// `RemovingReplicas`: versions 0.
     pub removing_replicas: IntArray<i32>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for OngoingPartitionReassignment {
@@ -303,7 +303,7 @@ impl Default for OngoingPartitionReassignment {
             replicas: IntArray::new(),
             adding_replicas: IntArray::new(),
             removing_replicas: IntArray::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -336,7 +336,7 @@ impl OngoingPartitionReassignment {
             let n = r.array_len_required(flexible)?;
             r.int_array(n)?
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

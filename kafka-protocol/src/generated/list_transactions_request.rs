@@ -12,15 +12,15 @@ use bytes::{BufMut, Bytes, BytesMut};
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListTransactionsRequest {
     /// `StateFilters`: versions 0-2.
-    pub state_filters: Vec<String>,
+    pub state_filters: Vec<KafkaString>,
     /// `ProducerIdFilters`: versions 0-2.
     pub producer_id_filters: IntArray<i64>,
     /// `DurationFilter`: versions 1-2, default `-1`.
     pub duration_filter: i64,
     /// `TransactionalIdPattern`: versions 2, nullable in 2, default `null`.
-    pub transactional_id_pattern: Option<String>,
+    pub transactional_id_pattern: Option<KafkaString>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for ListTransactionsRequest {
@@ -30,7 +30,7 @@ impl Default for ListTransactionsRequest {
             producer_id_filters: IntArray::new(),
             duration_filter: -1,
             transactional_id_pattern: None,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -68,7 +68,7 @@ impl ListTransactionsRequest {
         } else {
             None
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

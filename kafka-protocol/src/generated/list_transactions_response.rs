@@ -16,11 +16,11 @@ pub struct ListTransactionsResponse {
     /// `ErrorCode`: versions 0-2.
     pub error_code: i16,
     /// `UnknownStateFilters`: versions 0-2.
-    pub unknown_state_filters: Vec<String>,
+    pub unknown_state_filters: Vec<KafkaString>,
     /// `TransactionStates`: versions 0-2.
     pub transaction_states: Vec<TransactionState>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for ListTransactionsResponse {
@@ -30,7 +30,7 @@ impl Default for ListTransactionsResponse {
             error_code: 0,
             unknown_state_filters: Vec::new(),
             transaction_states: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -68,7 +68,7 @@ impl ListTransactionsResponse {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -172,22 +172,22 @@ impl crate::arbitrary_support::ArbitraryVersioned for ListTransactionsResponse {
 #[derive(Debug, Clone, PartialEq)]
 pub struct TransactionState {
     /// `TransactionalId`: versions 0-2.
-    pub transactional_id: String,
+    pub transactional_id: KafkaString,
     /// `ProducerId`: versions 0-2.
     pub producer_id: i64,
     /// `TransactionState`: versions 0-2.
-    pub transaction_state: String,
+    pub transaction_state: KafkaString,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for TransactionState {
     fn default() -> Self {
         Self {
-            transactional_id: String::new(),
+            transactional_id: KafkaString::new(),
             producer_id: 0,
-            transaction_state: String::new(),
-            unknown_tagged_fields: Vec::new(),
+            transaction_state: KafkaString::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -210,7 +210,7 @@ impl TransactionState {
         let f_transactional_id = r.string(flexible)?;
         let f_producer_id = r.i64()?;
         let f_transaction_state = r.string(flexible)?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

@@ -20,7 +20,7 @@ pub struct MetadataRequest {
     /// `IncludeTopicAuthorizedOperations`: versions 8-13.
     pub include_topic_authorized_operations: bool,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for MetadataRequest {
@@ -30,7 +30,7 @@ impl Default for MetadataRequest {
             allow_auto_topic_creation: true,
             include_cluster_authorized_operations: false,
             include_topic_authorized_operations: false,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -79,7 +79,7 @@ impl MetadataRequest {
         };
         let mut f_include_topic_authorized_operations =
             if version >= 8 { r.bool()? } else { false };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -235,17 +235,17 @@ pub struct MetadataRequestTopic {
     /// `TopicId`: versions 10-13.
     pub topic_id: Uuid,
     /// `Name`: versions 0-13, nullable in 10-13.
-    pub name: Option<String>,
+    pub name: Option<KafkaString>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for MetadataRequestTopic {
     fn default() -> Self {
         Self {
             topic_id: Uuid::ZERO,
-            name: Some(String::new()),
-            unknown_tagged_fields: Vec::new(),
+            name: Some(KafkaString::new()),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -271,7 +271,7 @@ impl MetadataRequestTopic {
         } else {
             Some(r.string(flexible)?)
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

@@ -16,7 +16,7 @@ pub struct MetadataResponse {
     /// `Brokers`: versions 0-13.
     pub brokers: Vec<MetadataResponseBroker>,
     /// `ClusterId`: versions 2-13, nullable in 2-13, default `null`.
-    pub cluster_id: Option<String>,
+    pub cluster_id: Option<KafkaString>,
     /// `ControllerId`: versions 1-13, default `-1`.
     pub controller_id: i32,
     /// `Topics`: versions 0-13.
@@ -26,7 +26,7 @@ pub struct MetadataResponse {
     /// `ErrorCode`: versions 13.
     pub error_code: i16,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for MetadataResponse {
@@ -39,7 +39,7 @@ impl Default for MetadataResponse {
             topics: Vec::new(),
             cluster_authorized_operations: -2147483648,
             error_code: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -88,7 +88,7 @@ impl MetadataResponse {
             -2147483648
         };
         let mut f_error_code = if version >= 13 { r.i16()? } else { 0 };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -243,23 +243,23 @@ pub struct MetadataResponseBroker {
     /// `NodeId`: versions 0-13.
     pub node_id: i32,
     /// `Host`: versions 0-13.
-    pub host: String,
+    pub host: KafkaString,
     /// `Port`: versions 0-13.
     pub port: i32,
     /// `Rack`: versions 1-13, nullable in 1-13, default `null`.
-    pub rack: Option<String>,
+    pub rack: Option<KafkaString>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for MetadataResponseBroker {
     fn default() -> Self {
         Self {
             node_id: 0,
-            host: String::new(),
+            host: KafkaString::new(),
             port: 0,
             rack: None,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -287,7 +287,7 @@ impl MetadataResponseBroker {
         } else {
             None
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -381,7 +381,7 @@ pub struct MetadataResponseTopic {
     /// `ErrorCode`: versions 0-13.
     pub error_code: i16,
     /// `Name`: versions 0-13, nullable in 12-13.
-    pub name: Option<String>,
+    pub name: Option<KafkaString>,
     /// `TopicId`: versions 10-13.
     pub topic_id: Uuid,
     /// `IsInternal`: versions 1-13, default `false`.
@@ -391,19 +391,19 @@ pub struct MetadataResponseTopic {
     /// `TopicAuthorizedOperations`: versions 8-13, default `-2147483648`.
     pub topic_authorized_operations: i32,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for MetadataResponseTopic {
     fn default() -> Self {
         Self {
             error_code: 0,
-            name: Some(String::new()),
+            name: Some(KafkaString::new()),
             topic_id: Uuid::ZERO,
             is_internal: false,
             partitions: Vec::new(),
             topic_authorized_operations: -2147483648,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -440,7 +440,7 @@ impl MetadataResponseTopic {
             items
         };
         let mut f_topic_authorized_operations = if version >= 8 { r.i32()? } else { -2147483648 };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -598,7 +598,7 @@ pub struct MetadataResponsePartition {
     /// `OfflineReplicas`: versions 5-13.
     pub offline_replicas: IntArray<i32>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for MetadataResponsePartition {
@@ -611,7 +611,7 @@ impl Default for MetadataResponsePartition {
             replica_nodes: IntArray::new(),
             isr_nodes: IntArray::new(),
             offline_replicas: IntArray::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -651,7 +651,7 @@ impl MetadataResponsePartition {
         } else {
             IntArray::new()
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

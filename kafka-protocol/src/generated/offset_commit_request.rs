@@ -12,31 +12,31 @@ use bytes::{BufMut, Bytes, BytesMut};
 #[derive(Debug, Clone, PartialEq)]
 pub struct OffsetCommitRequest {
     /// `GroupId`: versions 0-10.
-    pub group_id: String,
+    pub group_id: KafkaString,
     /// `GenerationIdOrMemberEpoch`: versions 1-10, default `-1`.
     pub generation_id_or_member_epoch: i32,
     /// `MemberId`: versions 1-10.
-    pub member_id: String,
+    pub member_id: KafkaString,
     /// `GroupInstanceId`: versions 7-10, nullable in 7-10, default `null`.
-    pub group_instance_id: Option<String>,
+    pub group_instance_id: Option<KafkaString>,
     /// `RetentionTimeMs`: versions 2-4, default `-1`.
     pub retention_time_ms: i64,
     /// `Topics`: versions 0-10.
     pub topics: Vec<OffsetCommitRequestTopic>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for OffsetCommitRequest {
     fn default() -> Self {
         Self {
-            group_id: String::new(),
+            group_id: KafkaString::new(),
             generation_id_or_member_epoch: -1,
-            member_id: String::new(),
+            member_id: KafkaString::new(),
             group_instance_id: None,
             retention_time_ms: -1,
             topics: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -61,7 +61,7 @@ impl OffsetCommitRequest {
         let mut f_member_id = if version >= 1 {
             r.string(flexible)?
         } else {
-            String::new()
+            KafkaString::new()
         };
         let mut f_group_instance_id = if version >= 7 {
             r.nullable_string(flexible)?
@@ -81,7 +81,7 @@ impl OffsetCommitRequest {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -214,22 +214,22 @@ impl crate::arbitrary_support::ArbitraryVersioned for OffsetCommitRequest {
 #[derive(Debug, Clone, PartialEq)]
 pub struct OffsetCommitRequestTopic {
     /// `Name`: versions 0-9.
-    pub name: String,
+    pub name: KafkaString,
     /// `TopicId`: versions 10.
     pub topic_id: Uuid,
     /// `Partitions`: versions 0-10.
     pub partitions: Vec<OffsetCommitRequestPartition>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for OffsetCommitRequestTopic {
     fn default() -> Self {
         Self {
-            name: String::new(),
+            name: KafkaString::new(),
             topic_id: Uuid::ZERO,
             partitions: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -252,7 +252,7 @@ impl OffsetCommitRequestTopic {
         let mut f_name = if version <= 9 {
             r.string(flexible)?
         } else {
-            String::new()
+            KafkaString::new()
         };
         let mut f_topic_id = if version >= 10 { r.uuid()? } else { Uuid::ZERO };
         let f_partitions = {
@@ -263,7 +263,7 @@ impl OffsetCommitRequestTopic {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -369,9 +369,9 @@ pub struct OffsetCommitRequestPartition {
     /// `CommittedLeaderEpoch`: versions 6-10, default `-1`.
     pub committed_leader_epoch: i32,
     /// `CommittedMetadata`: versions 0-10, nullable in 0-10.
-    pub committed_metadata: Option<String>,
+    pub committed_metadata: Option<KafkaString>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for OffsetCommitRequestPartition {
@@ -381,8 +381,8 @@ impl Default for OffsetCommitRequestPartition {
             committed_offset: 0,
             commit_timestamp: -1,
             committed_leader_epoch: -1,
-            committed_metadata: Some(String::new()),
-            unknown_tagged_fields: Vec::new(),
+            committed_metadata: Some(KafkaString::new()),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -407,7 +407,7 @@ impl OffsetCommitRequestPartition {
         let mut f_commit_timestamp = if version == 1 { r.i64()? } else { -1 };
         let mut f_committed_leader_epoch = if version >= 6 { r.i32()? } else { -1 };
         let f_committed_metadata = r.nullable_string(flexible)?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

@@ -16,7 +16,7 @@ pub struct OffsetCommitResponse {
     /// `Topics`: versions 0-10.
     pub topics: Vec<OffsetCommitResponseTopic>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for OffsetCommitResponse {
@@ -24,7 +24,7 @@ impl Default for OffsetCommitResponse {
         Self {
             throttle_time_ms: 0,
             topics: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -53,7 +53,7 @@ impl OffsetCommitResponse {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -139,22 +139,22 @@ impl crate::arbitrary_support::ArbitraryVersioned for OffsetCommitResponse {
 #[derive(Debug, Clone, PartialEq)]
 pub struct OffsetCommitResponseTopic {
     /// `Name`: versions 0-9.
-    pub name: String,
+    pub name: KafkaString,
     /// `TopicId`: versions 10.
     pub topic_id: Uuid,
     /// `Partitions`: versions 0-10.
     pub partitions: Vec<OffsetCommitResponsePartition>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for OffsetCommitResponseTopic {
     fn default() -> Self {
         Self {
-            name: String::new(),
+            name: KafkaString::new(),
             topic_id: Uuid::ZERO,
             partitions: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -177,7 +177,7 @@ impl OffsetCommitResponseTopic {
         let mut f_name = if version <= 9 {
             r.string(flexible)?
         } else {
-            String::new()
+            KafkaString::new()
         };
         let mut f_topic_id = if version >= 10 { r.uuid()? } else { Uuid::ZERO };
         let f_partitions = {
@@ -188,7 +188,7 @@ impl OffsetCommitResponseTopic {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -290,7 +290,7 @@ pub struct OffsetCommitResponsePartition {
     /// `ErrorCode`: versions 0-10.
     pub error_code: i16,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for OffsetCommitResponsePartition {
@@ -298,7 +298,7 @@ impl Default for OffsetCommitResponsePartition {
         Self {
             partition_index: 0,
             error_code: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -320,7 +320,7 @@ impl OffsetCommitResponsePartition {
         let flexible = version >= 8;
         let f_partition_index = r.i32()?;
         let f_error_code = r.i16()?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

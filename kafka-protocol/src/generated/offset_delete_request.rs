@@ -12,7 +12,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 #[derive(Debug, Clone, PartialEq)]
 pub struct OffsetDeleteRequest {
     /// `GroupId`: versions 0.
-    pub group_id: String,
+    pub group_id: KafkaString,
     /// `Topics`: versions 0.
     pub topics: Vec<OffsetDeleteRequestTopic>,
 }
@@ -20,7 +20,7 @@ pub struct OffsetDeleteRequest {
 impl Default for OffsetDeleteRequest {
     fn default() -> Self {
         Self {
-            group_id: String::new(),
+            group_id: KafkaString::new(),
             topics: Vec::new(),
         }
     }
@@ -110,7 +110,7 @@ impl crate::arbitrary_support::ArbitraryVersioned for OffsetDeleteRequest {
 #[derive(Debug, Clone, PartialEq)]
 pub struct OffsetDeleteRequestTopic {
     /// `Name`: versions 0.
-    pub name: String,
+    pub name: KafkaString,
     /// `Partitions`: versions 0.
     pub partitions: Vec<OffsetDeleteRequestPartition>,
 }
@@ -118,7 +118,7 @@ pub struct OffsetDeleteRequestTopic {
 impl Default for OffsetDeleteRequestTopic {
     fn default() -> Self {
         Self {
-            name: String::new(),
+            name: KafkaString::new(),
             partitions: Vec::new(),
         }
     }

@@ -120,7 +120,7 @@ impl crate::arbitrary_support::ArbitraryVersioned for OffsetDeleteResponse {
 #[derive(Debug, Clone, PartialEq)]
 pub struct OffsetDeleteResponseTopic {
     /// `Name`: versions 0.
-    pub name: String,
+    pub name: KafkaString,
     /// `Partitions`: versions 0.
     pub partitions: Vec<OffsetDeleteResponsePartition>,
 }
@@ -128,7 +128,7 @@ pub struct OffsetDeleteResponseTopic {
 impl Default for OffsetDeleteResponseTopic {
     fn default() -> Self {
         Self {
-            name: String::new(),
+            name: KafkaString::new(),
             partitions: Vec::new(),
         }
     }

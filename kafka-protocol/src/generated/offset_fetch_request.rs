@@ -12,7 +12,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 #[derive(Debug, Clone, PartialEq)]
 pub struct OffsetFetchRequest {
     /// `GroupId`: versions 0-7.
-    pub group_id: String,
+    pub group_id: KafkaString,
     /// `Topics`: versions 0-7, nullable in 2-7.
     pub topics: Option<Vec<OffsetFetchRequestTopic>>,
     /// `Groups`: versions 8-10.
@@ -20,17 +20,17 @@ pub struct OffsetFetchRequest {
     /// `RequireStable`: versions 7-10, default `false`.
     pub require_stable: bool,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for OffsetFetchRequest {
     fn default() -> Self {
         Self {
-            group_id: String::new(),
+            group_id: KafkaString::new(),
             topics: Some(Vec::new()),
             groups: Vec::new(),
             require_stable: false,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -53,7 +53,7 @@ impl OffsetFetchRequest {
         let mut f_group_id = if version <= 7 {
             r.string(flexible)?
         } else {
-            String::new()
+            KafkaString::new()
         };
         let mut f_topics = if version <= 7 {
             if version >= 2 {
@@ -93,7 +93,7 @@ impl OffsetFetchRequest {
             Vec::new()
         };
         let mut f_require_stable = if version >= 7 { r.bool()? } else { false };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -268,19 +268,19 @@ impl crate::arbitrary_support::ArbitraryVersioned for OffsetFetchRequest {
 #[derive(Debug, Clone, PartialEq)]
 pub struct OffsetFetchRequestTopic {
     /// `Name`: versions 0-7.
-    pub name: String,
+    pub name: KafkaString,
     /// `PartitionIndexes`: versions 0-7.
     pub partition_indexes: IntArray<i32>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for OffsetFetchRequestTopic {
     fn default() -> Self {
         Self {
-            name: String::new(),
+            name: KafkaString::new(),
             partition_indexes: IntArray::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -303,7 +303,7 @@ impl OffsetFetchRequestTopic {
         let mut f_name = if version <= 7 {
             r.string(flexible)?
         } else {
-            String::new()
+            KafkaString::new()
         };
         let mut f_partition_indexes = if version <= 7 {
             {
@@ -313,7 +313,7 @@ impl OffsetFetchRequestTopic {
         } else {
             IntArray::new()
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -414,25 +414,25 @@ impl crate::arbitrary_support::ArbitraryVersioned for OffsetFetchRequestTopic {
 #[derive(Debug, Clone, PartialEq)]
 pub struct OffsetFetchRequestGroup {
     /// `GroupId`: versions 8-10.
-    pub group_id: String,
+    pub group_id: KafkaString,
     /// `MemberId`: versions 9-10, nullable in 9-10, default `null`.
-    pub member_id: Option<String>,
+    pub member_id: Option<KafkaString>,
     /// `MemberEpoch`: versions 9-10, default `-1`.
     pub member_epoch: i32,
     /// `Topics`: versions 8-10, nullable in 8-10.
     pub topics: Option<Vec<OffsetFetchRequestTopics>>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for OffsetFetchRequestGroup {
     fn default() -> Self {
         Self {
-            group_id: String::new(),
+            group_id: KafkaString::new(),
             member_id: None,
             member_epoch: -1,
             topics: Some(Vec::new()),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -455,7 +455,7 @@ impl OffsetFetchRequestGroup {
         let mut f_group_id = if version >= 8 {
             r.string(flexible)?
         } else {
-            String::new()
+            KafkaString::new()
         };
         let mut f_member_id = if version >= 9 {
             r.nullable_string(flexible)?
@@ -477,7 +477,7 @@ impl OffsetFetchRequestGroup {
         } else {
             Some(Vec::new())
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -614,22 +614,22 @@ impl crate::arbitrary_support::ArbitraryVersioned for OffsetFetchRequestGroup {
 #[derive(Debug, Clone, PartialEq)]
 pub struct OffsetFetchRequestTopics {
     /// `Name`: versions 8-9.
-    pub name: String,
+    pub name: KafkaString,
     /// `TopicId`: versions 10.
     pub topic_id: Uuid,
     /// `PartitionIndexes`: versions 8-10.
     pub partition_indexes: IntArray<i32>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for OffsetFetchRequestTopics {
     fn default() -> Self {
         Self {
-            name: String::new(),
+            name: KafkaString::new(),
             topic_id: Uuid::ZERO,
             partition_indexes: IntArray::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -652,7 +652,7 @@ impl OffsetFetchRequestTopics {
         let mut f_name = if (version >= 8 && version <= 9) {
             r.string(flexible)?
         } else {
-            String::new()
+            KafkaString::new()
         };
         let mut f_topic_id = if version >= 10 { r.uuid()? } else { Uuid::ZERO };
         let mut f_partition_indexes = if version >= 8 {
@@ -663,7 +663,7 @@ impl OffsetFetchRequestTopics {
         } else {
             IntArray::new()
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

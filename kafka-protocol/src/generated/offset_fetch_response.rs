@@ -20,7 +20,7 @@ pub struct OffsetFetchResponse {
     /// `Groups`: versions 8-10.
     pub groups: Vec<OffsetFetchResponseGroup>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for OffsetFetchResponse {
@@ -30,7 +30,7 @@ impl Default for OffsetFetchResponse {
             topics: Vec::new(),
             error_code: 0,
             groups: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -80,7 +80,7 @@ impl OffsetFetchResponse {
         } else {
             Vec::new()
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -214,19 +214,19 @@ impl crate::arbitrary_support::ArbitraryVersioned for OffsetFetchResponse {
 #[derive(Debug, Clone, PartialEq)]
 pub struct OffsetFetchResponseTopic {
     /// `Name`: versions 0-7.
-    pub name: String,
+    pub name: KafkaString,
     /// `Partitions`: versions 0-7.
     pub partitions: Vec<OffsetFetchResponsePartition>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for OffsetFetchResponseTopic {
     fn default() -> Self {
         Self {
-            name: String::new(),
+            name: KafkaString::new(),
             partitions: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -249,7 +249,7 @@ impl OffsetFetchResponseTopic {
         let mut f_name = if version <= 7 {
             r.string(flexible)?
         } else {
-            String::new()
+            KafkaString::new()
         };
         let mut f_partitions = if version <= 7 {
             {
@@ -263,7 +263,7 @@ impl OffsetFetchResponseTopic {
         } else {
             Vec::new()
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -375,11 +375,11 @@ pub struct OffsetFetchResponsePartition {
     /// `CommittedLeaderEpoch`: versions 5-7, default `-1`.
     pub committed_leader_epoch: i32,
     /// `Metadata`: versions 0-7, nullable in 0-7.
-    pub metadata: Option<String>,
+    pub metadata: Option<KafkaString>,
     /// `ErrorCode`: versions 0-7.
     pub error_code: i16,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for OffsetFetchResponsePartition {
@@ -388,9 +388,9 @@ impl Default for OffsetFetchResponsePartition {
             partition_index: 0,
             committed_offset: 0,
             committed_leader_epoch: -1,
-            metadata: Some(String::new()),
+            metadata: Some(KafkaString::new()),
             error_code: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -420,10 +420,10 @@ impl OffsetFetchResponsePartition {
         let mut f_metadata = if version <= 7 {
             r.nullable_string(flexible)?
         } else {
-            Some(String::new())
+            Some(KafkaString::new())
         };
         let mut f_error_code = if version <= 7 { r.i16()? } else { 0 };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -481,7 +481,7 @@ impl OffsetFetchResponsePartition {
                 w.put_i32(*value);
             }
         }
-        if (version >= 8) && self.metadata != Some(String::new()) {
+        if (version >= 8) && self.metadata != Some(KafkaString::new()) {
             return Err(EncodeError::FieldNotInVersion {
                 message: "OffsetFetchResponsePartition",
                 field: "metadata",
@@ -565,22 +565,22 @@ impl crate::arbitrary_support::ArbitraryVersioned for OffsetFetchResponsePartiti
 #[derive(Debug, Clone, PartialEq)]
 pub struct OffsetFetchResponseGroup {
     /// `GroupId`: versions 8-10.
-    pub group_id: String,
+    pub group_id: KafkaString,
     /// `Topics`: versions 8-10.
     pub topics: Vec<OffsetFetchResponseTopics>,
     /// `ErrorCode`: versions 8-10, default `0`.
     pub error_code: i16,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for OffsetFetchResponseGroup {
     fn default() -> Self {
         Self {
-            group_id: String::new(),
+            group_id: KafkaString::new(),
             topics: Vec::new(),
             error_code: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -603,7 +603,7 @@ impl OffsetFetchResponseGroup {
         let mut f_group_id = if version >= 8 {
             r.string(flexible)?
         } else {
-            String::new()
+            KafkaString::new()
         };
         let mut f_topics = if version >= 8 {
             {
@@ -618,7 +618,7 @@ impl OffsetFetchResponseGroup {
             Vec::new()
         };
         let mut f_error_code = if version >= 8 { r.i16()? } else { 0 };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -739,22 +739,22 @@ impl crate::arbitrary_support::ArbitraryVersioned for OffsetFetchResponseGroup {
 #[derive(Debug, Clone, PartialEq)]
 pub struct OffsetFetchResponseTopics {
     /// `Name`: versions 8-9.
-    pub name: String,
+    pub name: KafkaString,
     /// `TopicId`: versions 10.
     pub topic_id: Uuid,
     /// `Partitions`: versions 8-10.
     pub partitions: Vec<OffsetFetchResponsePartitions>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for OffsetFetchResponseTopics {
     fn default() -> Self {
         Self {
-            name: String::new(),
+            name: KafkaString::new(),
             topic_id: Uuid::ZERO,
             partitions: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -777,7 +777,7 @@ impl OffsetFetchResponseTopics {
         let mut f_name = if (version >= 8 && version <= 9) {
             r.string(flexible)?
         } else {
-            String::new()
+            KafkaString::new()
         };
         let mut f_topic_id = if version >= 10 { r.uuid()? } else { Uuid::ZERO };
         let mut f_partitions = if version >= 8 {
@@ -792,7 +792,7 @@ impl OffsetFetchResponseTopics {
         } else {
             Vec::new()
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -907,11 +907,11 @@ pub struct OffsetFetchResponsePartitions {
     /// `CommittedLeaderEpoch`: versions 8-10, default `-1`.
     pub committed_leader_epoch: i32,
     /// `Metadata`: versions 8-10, nullable in 8-10.
-    pub metadata: Option<String>,
+    pub metadata: Option<KafkaString>,
     /// `ErrorCode`: versions 8-10.
     pub error_code: i16,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for OffsetFetchResponsePartitions {
@@ -920,9 +920,9 @@ impl Default for OffsetFetchResponsePartitions {
             partition_index: 0,
             committed_offset: 0,
             committed_leader_epoch: -1,
-            metadata: Some(String::new()),
+            metadata: Some(KafkaString::new()),
             error_code: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -948,10 +948,10 @@ impl OffsetFetchResponsePartitions {
         let mut f_metadata = if version >= 8 {
             r.nullable_string(flexible)?
         } else {
-            Some(String::new())
+            Some(KafkaString::new())
         };
         let mut f_error_code = if version >= 8 { r.i16()? } else { 0 };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -1009,7 +1009,7 @@ impl OffsetFetchResponsePartitions {
                 w.put_i32(*value);
             }
         }
-        if (version <= 7) && self.metadata != Some(String::new()) {
+        if (version <= 7) && self.metadata != Some(KafkaString::new()) {
             return Err(EncodeError::FieldNotInVersion {
                 message: "OffsetFetchResponsePartitions",
                 field: "metadata",

@@ -16,7 +16,7 @@ pub struct OffsetForLeaderEpochRequest {
     /// `Topics`: versions 0-4.
     pub topics: Vec<OffsetForLeaderTopic>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for OffsetForLeaderEpochRequest {
@@ -24,7 +24,7 @@ impl Default for OffsetForLeaderEpochRequest {
         Self {
             replica_id: -2,
             topics: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -53,7 +53,7 @@ impl OffsetForLeaderEpochRequest {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -139,19 +139,19 @@ impl crate::arbitrary_support::ArbitraryVersioned for OffsetForLeaderEpochReques
 #[derive(Debug, Clone, PartialEq)]
 pub struct OffsetForLeaderTopic {
     /// `Topic`: versions 0-4.
-    pub topic: String,
+    pub topic: KafkaString,
     /// `Partitions`: versions 0-4.
     pub partitions: Vec<OffsetForLeaderPartition>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for OffsetForLeaderTopic {
     fn default() -> Self {
         Self {
-            topic: String::new(),
+            topic: KafkaString::new(),
             partitions: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -180,7 +180,7 @@ impl OffsetForLeaderTopic {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -268,7 +268,7 @@ pub struct OffsetForLeaderPartition {
     /// `LeaderEpoch`: versions 0-4.
     pub leader_epoch: i32,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for OffsetForLeaderPartition {
@@ -277,7 +277,7 @@ impl Default for OffsetForLeaderPartition {
             partition: 0,
             current_leader_epoch: -1,
             leader_epoch: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -300,7 +300,7 @@ impl OffsetForLeaderPartition {
         let f_partition = r.i32()?;
         let mut f_current_leader_epoch = if version >= 2 { r.i32()? } else { -1 };
         let f_leader_epoch = r.i32()?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

@@ -16,7 +16,7 @@ pub struct OffsetForLeaderEpochResponse {
     /// `Topics`: versions 0-4.
     pub topics: Vec<OffsetForLeaderTopicResult>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for OffsetForLeaderEpochResponse {
@@ -24,7 +24,7 @@ impl Default for OffsetForLeaderEpochResponse {
         Self {
             throttle_time_ms: 0,
             topics: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -53,7 +53,7 @@ impl OffsetForLeaderEpochResponse {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -139,19 +139,19 @@ impl crate::arbitrary_support::ArbitraryVersioned for OffsetForLeaderEpochRespon
 #[derive(Debug, Clone, PartialEq)]
 pub struct OffsetForLeaderTopicResult {
     /// `Topic`: versions 0-4.
-    pub topic: String,
+    pub topic: KafkaString,
     /// `Partitions`: versions 0-4.
     pub partitions: Vec<EpochEndOffset>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for OffsetForLeaderTopicResult {
     fn default() -> Self {
         Self {
-            topic: String::new(),
+            topic: KafkaString::new(),
             partitions: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -180,7 +180,7 @@ impl OffsetForLeaderTopicResult {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -270,7 +270,7 @@ pub struct EpochEndOffset {
     /// `EndOffset`: versions 0-4, default `-1`.
     pub end_offset: i64,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for EpochEndOffset {
@@ -280,7 +280,7 @@ impl Default for EpochEndOffset {
             partition: 0,
             leader_epoch: -1,
             end_offset: -1,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -304,7 +304,7 @@ impl EpochEndOffset {
         let f_partition = r.i32()?;
         let mut f_leader_epoch = if version >= 1 { r.i32()? } else { -1 };
         let f_end_offset = r.i64()?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

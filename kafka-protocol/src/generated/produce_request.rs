@@ -12,7 +12,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProduceRequest {
     /// `TransactionalId`: versions 3-13, nullable in 3-13, default `null`.
-    pub transactional_id: Option<String>,
+    pub transactional_id: Option<KafkaString>,
     /// `Acks`: versions 0-13.
     pub acks: i16,
     /// `TimeoutMs`: versions 0-13.
@@ -20,7 +20,7 @@ pub struct ProduceRequest {
     /// `TopicData`: versions 0-13.
     pub topic_data: Vec<TopicProduceData>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for ProduceRequest {
@@ -30,7 +30,7 @@ impl Default for ProduceRequest {
             acks: 0,
             timeout_ms: 0,
             topic_data: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -65,7 +65,7 @@ impl ProduceRequest {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -174,22 +174,22 @@ impl crate::arbitrary_support::ArbitraryVersioned for ProduceRequest {
 #[derive(Debug, Clone, PartialEq)]
 pub struct TopicProduceData {
     /// `Name`: versions 0-12.
-    pub name: String,
+    pub name: KafkaString,
     /// `TopicId`: versions 13.
     pub topic_id: Uuid,
     /// `PartitionData`: versions 0-13.
     pub partition_data: Vec<PartitionProduceData>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for TopicProduceData {
     fn default() -> Self {
         Self {
-            name: String::new(),
+            name: KafkaString::new(),
             topic_id: Uuid::ZERO,
             partition_data: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -212,7 +212,7 @@ impl TopicProduceData {
         let mut f_name = if version <= 12 {
             r.string(flexible)?
         } else {
-            String::new()
+            KafkaString::new()
         };
         let mut f_topic_id = if version >= 13 { r.uuid()? } else { Uuid::ZERO };
         let f_partition_data = {
@@ -223,7 +223,7 @@ impl TopicProduceData {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -323,7 +323,7 @@ pub struct PartitionProduceData {
     /// `Records`: versions 0-13, nullable in 0-13.
     pub records: Option<Bytes>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for PartitionProduceData {
@@ -331,7 +331,7 @@ impl Default for PartitionProduceData {
         Self {
             index: 0,
             records: None,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -353,7 +353,7 @@ impl PartitionProduceData {
         let flexible = version >= 9;
         let f_index = r.i32()?;
         let f_records = r.nullable_bytes(flexible)?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

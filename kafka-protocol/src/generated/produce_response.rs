@@ -18,7 +18,7 @@ pub struct ProduceResponse {
     /// `NodeEndpoints`: versions 10-13, tagged (tag 0) in 10-13.
     pub node_endpoints: Vec<NodeEndpoint>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for ProduceResponse {
@@ -27,7 +27,7 @@ impl Default for ProduceResponse {
             responses: Vec::new(),
             throttle_time_ms: 0,
             node_endpoints: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -57,7 +57,7 @@ impl ProduceResponse {
         };
         let mut f_throttle_time_ms = if version >= 1 { r.i32()? } else { 0 };
         let mut f_node_endpoints = Vec::new();
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -190,22 +190,22 @@ impl crate::arbitrary_support::ArbitraryVersioned for ProduceResponse {
 #[derive(Debug, Clone, PartialEq)]
 pub struct TopicProduceResponse {
     /// `Name`: versions 0-12.
-    pub name: String,
+    pub name: KafkaString,
     /// `TopicId`: versions 13.
     pub topic_id: Uuid,
     /// `PartitionResponses`: versions 0-13.
     pub partition_responses: Vec<PartitionProduceResponse>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for TopicProduceResponse {
     fn default() -> Self {
         Self {
-            name: String::new(),
+            name: KafkaString::new(),
             topic_id: Uuid::ZERO,
             partition_responses: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -228,7 +228,7 @@ impl TopicProduceResponse {
         let mut f_name = if version <= 12 {
             r.string(flexible)?
         } else {
-            String::new()
+            KafkaString::new()
         };
         let mut f_topic_id = if version >= 13 { r.uuid()? } else { Uuid::ZERO };
         let f_partition_responses = {
@@ -239,7 +239,7 @@ impl TopicProduceResponse {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -347,11 +347,11 @@ pub struct PartitionProduceResponse {
     /// `RecordErrors`: versions 8-13.
     pub record_errors: Vec<BatchIndexAndErrorMessage>,
     /// `ErrorMessage`: versions 8-13, nullable in 8-13, default `null`.
-    pub error_message: Option<String>,
+    pub error_message: Option<KafkaString>,
     /// `CurrentLeader`: versions 10-13, tagged (tag 0) in 10-13.
     pub current_leader: LeaderIdAndEpoch,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for PartitionProduceResponse {
@@ -365,7 +365,7 @@ impl Default for PartitionProduceResponse {
             record_errors: Vec::new(),
             error_message: None,
             current_leader: LeaderIdAndEpoch::default(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -408,7 +408,7 @@ impl PartitionProduceResponse {
             None
         };
         let mut f_current_leader = LeaderIdAndEpoch::default();
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -572,9 +572,9 @@ pub struct BatchIndexAndErrorMessage {
     /// `BatchIndex`: versions 8-13.
     pub batch_index: i32,
     /// `BatchIndexErrorMessage`: versions 8-13, nullable in 8-13, default `null`.
-    pub batch_index_error_message: Option<String>,
+    pub batch_index_error_message: Option<KafkaString>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for BatchIndexAndErrorMessage {
@@ -582,7 +582,7 @@ impl Default for BatchIndexAndErrorMessage {
         Self {
             batch_index: 0,
             batch_index_error_message: None,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -608,7 +608,7 @@ impl BatchIndexAndErrorMessage {
         } else {
             None
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -710,7 +710,7 @@ pub struct LeaderIdAndEpoch {
     /// `LeaderEpoch`: versions 10-13, default `-1`.
     pub leader_epoch: i32,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for LeaderIdAndEpoch {
@@ -718,7 +718,7 @@ impl Default for LeaderIdAndEpoch {
         Self {
             leader_id: -1,
             leader_epoch: -1,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -740,7 +740,7 @@ impl LeaderIdAndEpoch {
         let flexible = version >= 9;
         let mut f_leader_id = if version >= 10 { r.i32()? } else { -1 };
         let mut f_leader_epoch = if version >= 10 { r.i32()? } else { -1 };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -836,23 +836,23 @@ pub struct NodeEndpoint {
     /// `NodeId`: versions 10-13.
     pub node_id: i32,
     /// `Host`: versions 10-13.
-    pub host: String,
+    pub host: KafkaString,
     /// `Port`: versions 10-13.
     pub port: i32,
     /// `Rack`: versions 10-13, nullable in 10-13, default `null`.
-    pub rack: Option<String>,
+    pub rack: Option<KafkaString>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for NodeEndpoint {
     fn default() -> Self {
         Self {
             node_id: 0,
-            host: String::new(),
+            host: KafkaString::new(),
             port: 0,
             rack: None,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -876,7 +876,7 @@ impl NodeEndpoint {
         let mut f_host = if version >= 10 {
             r.string(flexible)?
         } else {
-            String::new()
+            KafkaString::new()
         };
         let mut f_port = if version >= 10 { r.i32()? } else { 0 };
         let mut f_rack = if version >= 10 {
@@ -884,7 +884,7 @@ impl NodeEndpoint {
         } else {
             None
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

@@ -22,7 +22,7 @@ pub struct PushTelemetryRequest {
     /// `Metrics`: versions 0.
     pub metrics: Bytes,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for PushTelemetryRequest {
@@ -33,7 +33,7 @@ impl Default for PushTelemetryRequest {
             terminating: false,
             compression_type: 0,
             metrics: Bytes::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -58,7 +58,7 @@ impl PushTelemetryRequest {
         let f_terminating = r.bool()?;
         let f_compression_type = r.i8()?;
         let f_metrics = r.bytes_field(flexible)?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

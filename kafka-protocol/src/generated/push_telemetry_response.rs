@@ -16,7 +16,7 @@ pub struct PushTelemetryResponse {
     /// `ErrorCode`: versions 0.
     pub error_code: i16,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for PushTelemetryResponse {
@@ -24,7 +24,7 @@ impl Default for PushTelemetryResponse {
         Self {
             throttle_time_ms: 0,
             error_code: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -46,7 +46,7 @@ impl PushTelemetryResponse {
         let flexible = true;
         let f_throttle_time_ms = r.i32()?;
         let f_error_code = r.i16()?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

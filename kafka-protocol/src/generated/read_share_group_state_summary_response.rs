@@ -14,14 +14,14 @@ pub struct ReadShareGroupStateSummaryResponse {
     /// `Results`: versions 0-1.
     pub results: Vec<ReadStateSummaryResult>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for ReadShareGroupStateSummaryResponse {
     fn default() -> Self {
         Self {
             results: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -50,7 +50,7 @@ impl ReadShareGroupStateSummaryResponse {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -130,7 +130,7 @@ pub struct ReadStateSummaryResult {
     /// `Partitions`: versions 0-1.
     pub partitions: Vec<PartitionResult>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for ReadStateSummaryResult {
@@ -138,7 +138,7 @@ impl Default for ReadStateSummaryResult {
         Self {
             topic_id: Uuid::ZERO,
             partitions: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -167,7 +167,7 @@ impl ReadStateSummaryResult {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -253,7 +253,7 @@ pub struct PartitionResult {
     /// `ErrorCode`: versions 0-1.
     pub error_code: i16,
     /// `ErrorMessage`: versions 0-1, nullable in 0-1, default `null`.
-    pub error_message: Option<String>,
+    pub error_message: Option<KafkaString>,
     /// `StateEpoch`: versions 0-1.
     pub state_epoch: i32,
     /// `LeaderEpoch`: versions 0-1.
@@ -263,7 +263,7 @@ pub struct PartitionResult {
     /// `DeliveryCompleteCount`: versions 1, default `-1`.
     pub delivery_complete_count: i32,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for PartitionResult {
@@ -276,7 +276,7 @@ impl Default for PartitionResult {
             leader_epoch: 0,
             start_offset: 0,
             delivery_complete_count: -1,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -303,7 +303,7 @@ impl PartitionResult {
         let f_leader_epoch = r.i32()?;
         let f_start_offset = r.i64()?;
         let mut f_delivery_complete_count = if version >= 1 { r.i32()? } else { -1 };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

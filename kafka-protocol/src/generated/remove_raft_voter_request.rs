@@ -12,22 +12,22 @@ use bytes::{BufMut, Bytes, BytesMut};
 #[derive(Debug, Clone, PartialEq)]
 pub struct RemoveRaftVoterRequest {
     /// `ClusterId`: versions 0, nullable in 0.
-    pub cluster_id: Option<String>,
+    pub cluster_id: Option<KafkaString>,
     /// `VoterId`: versions 0.
     pub voter_id: i32,
     /// `VoterDirectoryId`: versions 0.
     pub voter_directory_id: Uuid,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for RemoveRaftVoterRequest {
     fn default() -> Self {
         Self {
-            cluster_id: Some(String::new()),
+            cluster_id: Some(KafkaString::new()),
             voter_id: 0,
             voter_directory_id: Uuid::ZERO,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -50,7 +50,7 @@ impl RemoveRaftVoterRequest {
         let f_cluster_id = r.nullable_string(flexible)?;
         let f_voter_id = r.i32()?;
         let f_voter_directory_id = r.uuid()?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

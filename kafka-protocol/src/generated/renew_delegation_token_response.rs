@@ -18,7 +18,7 @@ pub struct RenewDelegationTokenResponse {
     /// `ThrottleTimeMs`: versions 0-2.
     pub throttle_time_ms: i32,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for RenewDelegationTokenResponse {
@@ -27,7 +27,7 @@ impl Default for RenewDelegationTokenResponse {
             error_code: 0,
             expiry_timestamp_ms: 0,
             throttle_time_ms: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -50,7 +50,7 @@ impl RenewDelegationTokenResponse {
         let f_error_code = r.i16()?;
         let f_expiry_timestamp_ms = r.i64()?;
         let f_throttle_time_ms = r.i32()?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

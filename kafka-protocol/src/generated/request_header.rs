@@ -18,9 +18,9 @@ pub struct RequestHeader {
     /// `CorrelationId`: versions 0-2.
     pub correlation_id: i32,
     /// `ClientId`: versions 1-2, nullable in 1-2.
-    pub client_id: Option<String>,
+    pub client_id: Option<KafkaString>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for RequestHeader {
@@ -29,8 +29,8 @@ impl Default for RequestHeader {
             request_api_key: 0,
             request_api_version: 0,
             correlation_id: 0,
-            client_id: Some(String::new()),
-            unknown_tagged_fields: Vec::new(),
+            client_id: Some(KafkaString::new()),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -56,9 +56,9 @@ impl RequestHeader {
         let mut f_client_id = if version >= 1 {
             r.nullable_string(false)?
         } else {
-            Some(String::new())
+            Some(KafkaString::new())
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -95,7 +95,7 @@ impl RequestHeader {
             let value = &self.correlation_id;
             w.put_i32(*value);
         }
-        if (version <= 0) && self.client_id != Some(String::new()) {
+        if (version <= 0) && self.client_id != Some(KafkaString::new()) {
             return Err(EncodeError::FieldNotInVersion {
                 message: "RequestHeader",
                 field: "client_id",

@@ -14,23 +14,23 @@ pub struct SaslAuthenticateResponse {
     /// `ErrorCode`: versions 0-2.
     pub error_code: i16,
     /// `ErrorMessage`: versions 0-2, nullable in 0-2.
-    pub error_message: Option<String>,
+    pub error_message: Option<KafkaString>,
     /// `AuthBytes`: versions 0-2.
     pub auth_bytes: Bytes,
     /// `SessionLifetimeMs`: versions 1-2, default `0`.
     pub session_lifetime_ms: i64,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for SaslAuthenticateResponse {
     fn default() -> Self {
         Self {
             error_code: 0,
-            error_message: Some(String::new()),
+            error_message: Some(KafkaString::new()),
             auth_bytes: Bytes::new(),
             session_lifetime_ms: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -54,7 +54,7 @@ impl SaslAuthenticateResponse {
         let f_error_message = r.nullable_string(flexible)?;
         let f_auth_bytes = r.bytes_field(flexible)?;
         let mut f_session_lifetime_ms = if version >= 1 { r.i64()? } else { 0 };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

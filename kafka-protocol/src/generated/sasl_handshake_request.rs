@@ -12,13 +12,13 @@ use bytes::{BufMut, Bytes, BytesMut};
 #[derive(Debug, Clone, PartialEq)]
 pub struct SaslHandshakeRequest {
     /// `Mechanism`: versions 0-1.
-    pub mechanism: String,
+    pub mechanism: KafkaString,
 }
 
 impl Default for SaslHandshakeRequest {
     fn default() -> Self {
         Self {
-            mechanism: String::new(),
+            mechanism: KafkaString::new(),
         }
     }
 }

@@ -14,7 +14,7 @@ pub struct SaslHandshakeResponse {
     /// `ErrorCode`: versions 0-1.
     pub error_code: i16,
     /// `Mechanisms`: versions 0-1.
-    pub mechanisms: Vec<String>,
+    pub mechanisms: Vec<KafkaString>,
 }
 
 impl Default for SaslHandshakeResponse {

@@ -12,9 +12,9 @@ use bytes::{BufMut, Bytes, BytesMut};
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShareAcknowledgeRequest {
     /// `GroupId`: versions 0-2, nullable in 0-2, default `null`.
-    pub group_id: Option<String>,
+    pub group_id: Option<KafkaString>,
     /// `MemberId`: versions 0-2, nullable in 0-2.
-    pub member_id: Option<String>,
+    pub member_id: Option<KafkaString>,
     /// `ShareSessionEpoch`: versions 0-2.
     pub share_session_epoch: i32,
     /// `IsRenewAck`: versions 2, default `false`.
@@ -22,18 +22,18 @@ pub struct ShareAcknowledgeRequest {
     /// `Topics`: versions 0-2.
     pub topics: Vec<AcknowledgeTopic>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for ShareAcknowledgeRequest {
     fn default() -> Self {
         Self {
             group_id: None,
-            member_id: Some(String::new()),
+            member_id: Some(KafkaString::new()),
             share_session_epoch: 0,
             is_renew_ack: false,
             topics: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -65,7 +65,7 @@ impl ShareAcknowledgeRequest {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -188,7 +188,7 @@ pub struct AcknowledgeTopic {
     /// `Partitions`: versions 0-2.
     pub partitions: Vec<AcknowledgePartition>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for AcknowledgeTopic {
@@ -196,7 +196,7 @@ impl Default for AcknowledgeTopic {
         Self {
             topic_id: Uuid::ZERO,
             partitions: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -225,7 +225,7 @@ impl AcknowledgeTopic {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -311,7 +311,7 @@ pub struct AcknowledgePartition {
     /// `AcknowledgementBatches`: versions 0-2.
     pub acknowledgement_batches: Vec<AcknowledgementBatch>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for AcknowledgePartition {
@@ -319,7 +319,7 @@ impl Default for AcknowledgePartition {
         Self {
             partition_index: 0,
             acknowledgement_batches: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -348,7 +348,7 @@ impl AcknowledgePartition {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -436,7 +436,7 @@ pub struct AcknowledgementBatch {
     /// `AcknowledgeTypes`: versions 0-2.
     pub acknowledge_types: Vec<i8>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for AcknowledgementBatch {
@@ -445,7 +445,7 @@ impl Default for AcknowledgementBatch {
             first_offset: 0,
             last_offset: 0,
             acknowledge_types: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -475,7 +475,7 @@ impl AcknowledgementBatch {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

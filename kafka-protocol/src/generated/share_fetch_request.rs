@@ -12,9 +12,9 @@ use bytes::{BufMut, Bytes, BytesMut};
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShareFetchRequest {
     /// `GroupId`: versions 0-2, nullable in 0-2, default `null`.
-    pub group_id: Option<String>,
+    pub group_id: Option<KafkaString>,
     /// `MemberId`: versions 0-2, nullable in 0-2.
-    pub member_id: Option<String>,
+    pub member_id: Option<KafkaString>,
     /// `ShareSessionEpoch`: versions 0-2.
     pub share_session_epoch: i32,
     /// `MaxWaitMs`: versions 0-2.
@@ -36,14 +36,14 @@ pub struct ShareFetchRequest {
     /// `ForgottenTopicsData`: versions 0-2.
     pub forgotten_topics_data: Vec<ForgottenTopic>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for ShareFetchRequest {
     fn default() -> Self {
         Self {
             group_id: None,
-            member_id: Some(String::new()),
+            member_id: Some(KafkaString::new()),
             share_session_epoch: 0,
             max_wait_ms: 0,
             min_bytes: 0,
@@ -54,7 +54,7 @@ impl Default for ShareFetchRequest {
             is_renew_ack: false,
             topics: Vec::new(),
             forgotten_topics_data: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -100,7 +100,7 @@ impl ShareFetchRequest {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -301,7 +301,7 @@ pub struct FetchTopic {
     /// `Partitions`: versions 0-2.
     pub partitions: Vec<FetchPartition>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for FetchTopic {
@@ -309,7 +309,7 @@ impl Default for FetchTopic {
         Self {
             topic_id: Uuid::ZERO,
             partitions: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -338,7 +338,7 @@ impl FetchTopic {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -426,7 +426,7 @@ pub struct FetchPartition {
     /// `AcknowledgementBatches`: versions 0-2.
     pub acknowledgement_batches: Vec<AcknowledgementBatch>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for FetchPartition {
@@ -435,7 +435,7 @@ impl Default for FetchPartition {
             partition_index: 0,
             partition_max_bytes: 0,
             acknowledgement_batches: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -465,7 +465,7 @@ impl FetchPartition {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -570,7 +570,7 @@ pub struct AcknowledgementBatch {
     /// `AcknowledgeTypes`: versions 0-2.
     pub acknowledge_types: Vec<i8>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for AcknowledgementBatch {
@@ -579,7 +579,7 @@ impl Default for AcknowledgementBatch {
             first_offset: 0,
             last_offset: 0,
             acknowledge_types: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -609,7 +609,7 @@ impl AcknowledgementBatch {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -701,7 +701,7 @@ pub struct ForgottenTopic {
     /// `Partitions`: versions 0-2.
     pub partitions: IntArray<i32>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for ForgottenTopic {
@@ -709,7 +709,7 @@ impl Default for ForgottenTopic {
         Self {
             topic_id: Uuid::ZERO,
             partitions: IntArray::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -734,7 +734,7 @@ impl ForgottenTopic {
             let n = r.array_len_required(flexible)?;
             r.int_array(n)?
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

@@ -16,7 +16,7 @@ pub struct ShareFetchResponse {
     /// `ErrorCode`: versions 0-2.
     pub error_code: i16,
     /// `ErrorMessage`: versions 0-2, nullable in 0-2, default `null`.
-    pub error_message: Option<String>,
+    pub error_message: Option<KafkaString>,
     /// `AcquisitionLockTimeoutMs`: versions 1-2.
     pub acquisition_lock_timeout_ms: i32,
     /// `Responses`: versions 0-2.
@@ -24,7 +24,7 @@ pub struct ShareFetchResponse {
     /// `NodeEndpoints`: versions 0-2.
     pub node_endpoints: Vec<NodeEndpoint>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for ShareFetchResponse {
@@ -36,7 +36,7 @@ impl Default for ShareFetchResponse {
             acquisition_lock_timeout_ms: 0,
             responses: Vec::new(),
             node_endpoints: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -76,7 +76,7 @@ impl ShareFetchResponse {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -213,7 +213,7 @@ pub struct ShareFetchableTopicResponse {
     /// `Partitions`: versions 0-2.
     pub partitions: Vec<PartitionData>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for ShareFetchableTopicResponse {
@@ -221,7 +221,7 @@ impl Default for ShareFetchableTopicResponse {
         Self {
             topic_id: Uuid::ZERO,
             partitions: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -250,7 +250,7 @@ impl ShareFetchableTopicResponse {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -336,11 +336,11 @@ pub struct PartitionData {
     /// `ErrorCode`: versions 0-2.
     pub error_code: i16,
     /// `ErrorMessage`: versions 0-2, nullable in 0-2, default `null`.
-    pub error_message: Option<String>,
+    pub error_message: Option<KafkaString>,
     /// `AcknowledgeErrorCode`: versions 0-2.
     pub acknowledge_error_code: i16,
     /// `AcknowledgeErrorMessage`: versions 0-2, nullable in 0-2, default `null`.
-    pub acknowledge_error_message: Option<String>,
+    pub acknowledge_error_message: Option<KafkaString>,
     /// `CurrentLeader`: versions 0-2.
     pub current_leader: LeaderIdAndEpoch,
     /// `Records`: versions 0-2, nullable in 0.
@@ -348,7 +348,7 @@ pub struct PartitionData {
     /// `AcquiredRecords`: versions 0-2.
     pub acquired_records: Vec<AcquiredRecords>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for PartitionData {
@@ -362,7 +362,7 @@ impl Default for PartitionData {
             current_leader: LeaderIdAndEpoch::default(),
             records: None,
             acquired_records: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -401,7 +401,7 @@ impl PartitionData {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -550,7 +550,7 @@ pub struct LeaderIdAndEpoch {
     /// `LeaderEpoch`: versions 0-2.
     pub leader_epoch: i32,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for LeaderIdAndEpoch {
@@ -558,7 +558,7 @@ impl Default for LeaderIdAndEpoch {
         Self {
             leader_id: 0,
             leader_epoch: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -580,7 +580,7 @@ impl LeaderIdAndEpoch {
         let flexible = true;
         let f_leader_id = r.i32()?;
         let f_leader_epoch = r.i32()?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -658,7 +658,7 @@ pub struct AcquiredRecords {
     /// `DeliveryCount`: versions 0-2.
     pub delivery_count: i16,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for AcquiredRecords {
@@ -667,7 +667,7 @@ impl Default for AcquiredRecords {
             first_offset: 0,
             last_offset: 0,
             delivery_count: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -690,7 +690,7 @@ impl AcquiredRecords {
         let f_first_offset = r.i64()?;
         let f_last_offset = r.i64()?;
         let f_delivery_count = r.i16()?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -770,23 +770,23 @@ pub struct NodeEndpoint {
     /// `NodeId`: versions 0-2.
     pub node_id: i32,
     /// `Host`: versions 0-2.
-    pub host: String,
+    pub host: KafkaString,
     /// `Port`: versions 0-2.
     pub port: i32,
     /// `Rack`: versions 0-2, nullable in 0-2, default `null`.
-    pub rack: Option<String>,
+    pub rack: Option<KafkaString>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for NodeEndpoint {
     fn default() -> Self {
         Self {
             node_id: 0,
-            host: String::new(),
+            host: KafkaString::new(),
             port: 0,
             rack: None,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -810,7 +810,7 @@ impl NodeEndpoint {
         let f_host = r.string(flexible)?;
         let f_port = r.i32()?;
         let f_rack = r.nullable_string(flexible)?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

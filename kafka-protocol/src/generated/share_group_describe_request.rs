@@ -12,11 +12,11 @@ use bytes::{BufMut, Bytes, BytesMut};
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShareGroupDescribeRequest {
     /// `GroupIds`: versions 0-1.
-    pub group_ids: Vec<String>,
+    pub group_ids: Vec<KafkaString>,
     /// `IncludeAuthorizedOperations`: versions 0-1.
     pub include_authorized_operations: bool,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for ShareGroupDescribeRequest {
@@ -24,7 +24,7 @@ impl Default for ShareGroupDescribeRequest {
         Self {
             group_ids: Vec::new(),
             include_authorized_operations: false,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -53,7 +53,7 @@ impl ShareGroupDescribeRequest {
             items
         };
         let f_include_authorized_operations = r.bool()?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

@@ -16,7 +16,7 @@ pub struct ShareGroupDescribeResponse {
     /// `Groups`: versions 0-1.
     pub groups: Vec<DescribedGroup>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for ShareGroupDescribeResponse {
@@ -24,7 +24,7 @@ impl Default for ShareGroupDescribeResponse {
         Self {
             throttle_time_ms: 0,
             groups: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -53,7 +53,7 @@ impl ShareGroupDescribeResponse {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -137,23 +137,23 @@ pub struct DescribedGroup {
     /// `ErrorCode`: versions 0-1.
     pub error_code: i16,
     /// `ErrorMessage`: versions 0-1, nullable in 0-1, default `null`.
-    pub error_message: Option<String>,
+    pub error_message: Option<KafkaString>,
     /// `GroupId`: versions 0-1.
-    pub group_id: String,
+    pub group_id: KafkaString,
     /// `GroupState`: versions 0-1.
-    pub group_state: String,
+    pub group_state: KafkaString,
     /// `GroupEpoch`: versions 0-1.
     pub group_epoch: i32,
     /// `AssignmentEpoch`: versions 0-1.
     pub assignment_epoch: i32,
     /// `AssignorName`: versions 0-1.
-    pub assignor_name: String,
+    pub assignor_name: KafkaString,
     /// `Members`: versions 0-1.
     pub members: Vec<Member>,
     /// `AuthorizedOperations`: versions 0-1, default `-2147483648`.
     pub authorized_operations: i32,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for DescribedGroup {
@@ -161,14 +161,14 @@ impl Default for DescribedGroup {
         Self {
             error_code: 0,
             error_message: None,
-            group_id: String::new(),
-            group_state: String::new(),
+            group_id: KafkaString::new(),
+            group_state: KafkaString::new(),
             group_epoch: 0,
             assignment_epoch: 0,
-            assignor_name: String::new(),
+            assignor_name: KafkaString::new(),
             members: Vec::new(),
             authorized_operations: -2147483648,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -204,7 +204,7 @@ impl DescribedGroup {
             items
         };
         let f_authorized_operations = r.i32()?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -332,34 +332,34 @@ impl crate::arbitrary_support::ArbitraryVersioned for DescribedGroup {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Member {
     /// `MemberId`: versions 0-1.
-    pub member_id: String,
+    pub member_id: KafkaString,
     /// `RackId`: versions 0-1, nullable in 0-1, default `null`.
-    pub rack_id: Option<String>,
+    pub rack_id: Option<KafkaString>,
     /// `MemberEpoch`: versions 0-1.
     pub member_epoch: i32,
     /// `ClientId`: versions 0-1.
-    pub client_id: String,
+    pub client_id: KafkaString,
     /// `ClientHost`: versions 0-1.
-    pub client_host: String,
+    pub client_host: KafkaString,
     /// `SubscribedTopicNames`: versions 0-1.
-    pub subscribed_topic_names: Vec<String>,
+    pub subscribed_topic_names: Vec<KafkaString>,
     /// `Assignment`: versions 0-1.
     pub assignment: Assignment,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for Member {
     fn default() -> Self {
         Self {
-            member_id: String::new(),
+            member_id: KafkaString::new(),
             rack_id: None,
             member_epoch: 0,
-            client_id: String::new(),
-            client_host: String::new(),
+            client_id: KafkaString::new(),
+            client_host: KafkaString::new(),
             subscribed_topic_names: Vec::new(),
             assignment: Assignment::default(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -393,7 +393,7 @@ impl Member {
             items
         };
         let f_assignment = Assignment::decode_body(r, version)?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -511,14 +511,14 @@ pub struct Assignment {
     /// `TopicPartitions`: versions 0-1.
     pub topic_partitions: Vec<TopicPartitions>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for Assignment {
     fn default() -> Self {
         Self {
             topic_partitions: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -546,7 +546,7 @@ impl Assignment {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -624,20 +624,20 @@ pub struct TopicPartitions {
     /// `TopicId`: versions 0-1.
     pub topic_id: Uuid,
     /// `TopicName`: versions 0-1.
-    pub topic_name: String,
+    pub topic_name: KafkaString,
     /// `Partitions`: versions 0-1.
     pub partitions: IntArray<i32>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for TopicPartitions {
     fn default() -> Self {
         Self {
             topic_id: Uuid::ZERO,
-            topic_name: String::new(),
+            topic_name: KafkaString::new(),
             partitions: IntArray::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -663,7 +663,7 @@ impl TopicPartitions {
             let n = r.array_len_required(flexible)?;
             r.int_array(n)?
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

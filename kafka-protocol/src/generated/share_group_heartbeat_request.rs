@@ -12,28 +12,28 @@ use bytes::{BufMut, Bytes, BytesMut};
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShareGroupHeartbeatRequest {
     /// `GroupId`: versions 0-1.
-    pub group_id: String,
+    pub group_id: KafkaString,
     /// `MemberId`: versions 0-1.
-    pub member_id: String,
+    pub member_id: KafkaString,
     /// `MemberEpoch`: versions 0-1.
     pub member_epoch: i32,
     /// `RackId`: versions 0-1, nullable in 0-1, default `null`.
-    pub rack_id: Option<String>,
+    pub rack_id: Option<KafkaString>,
     /// `SubscribedTopicNames`: versions 0-1, nullable in 0-1, default `null`.
-    pub subscribed_topic_names: Option<Vec<String>>,
+    pub subscribed_topic_names: Option<Vec<KafkaString>>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for ShareGroupHeartbeatRequest {
     fn default() -> Self {
         Self {
-            group_id: String::new(),
-            member_id: String::new(),
+            group_id: KafkaString::new(),
+            member_id: KafkaString::new(),
             member_epoch: 0,
             rack_id: None,
             subscribed_topic_names: None,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -67,7 +67,7 @@ impl ShareGroupHeartbeatRequest {
                 Some(items)
             }
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

@@ -16,9 +16,9 @@ pub struct ShareGroupHeartbeatResponse {
     /// `ErrorCode`: versions 0-1.
     pub error_code: i16,
     /// `ErrorMessage`: versions 0-1, nullable in 0-1, default `null`.
-    pub error_message: Option<String>,
+    pub error_message: Option<KafkaString>,
     /// `MemberId`: versions 0-1, nullable in 0-1, default `null`.
-    pub member_id: Option<String>,
+    pub member_id: Option<KafkaString>,
     /// `MemberEpoch`: versions 0-1.
     pub member_epoch: i32,
     /// `HeartbeatIntervalMs`: versions 0-1.
@@ -26,7 +26,7 @@ pub struct ShareGroupHeartbeatResponse {
     /// `Assignment`: versions 0-1, nullable in 0-1, default `null`.
     pub assignment: Option<Assignment>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for ShareGroupHeartbeatResponse {
@@ -39,7 +39,7 @@ impl Default for ShareGroupHeartbeatResponse {
             member_epoch: 0,
             heartbeat_interval_ms: 0,
             assignment: None,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -70,7 +70,7 @@ impl ShareGroupHeartbeatResponse {
         } else {
             None
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -192,14 +192,14 @@ pub struct Assignment {
     /// `TopicPartitions`: versions 0-1.
     pub topic_partitions: Vec<TopicPartitions>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for Assignment {
     fn default() -> Self {
         Self {
             topic_partitions: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -227,7 +227,7 @@ impl Assignment {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -307,7 +307,7 @@ pub struct TopicPartitions {
     /// `Partitions`: versions 0-1.
     pub partitions: IntArray<i32>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for TopicPartitions {
@@ -315,7 +315,7 @@ impl Default for TopicPartitions {
         Self {
             topic_id: Uuid::ZERO,
             partitions: IntArray::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -340,7 +340,7 @@ impl TopicPartitions {
             let n = r.array_len_required(flexible)?;
             r.int_array(n)?
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

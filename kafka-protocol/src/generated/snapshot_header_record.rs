@@ -16,7 +16,7 @@ pub struct SnapshotHeaderRecord {
     /// `LastContainedLogTimestamp`: versions 0.
     pub last_contained_log_timestamp: i64,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for SnapshotHeaderRecord {
@@ -24,7 +24,7 @@ impl Default for SnapshotHeaderRecord {
         Self {
             version: 0,
             last_contained_log_timestamp: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -46,7 +46,7 @@ impl SnapshotHeaderRecord {
         let flexible = true;
         let f_version = r.i16()?;
         let f_last_contained_log_timestamp = r.i64()?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

@@ -28,7 +28,7 @@ pub struct StopReplicaRequest {
     /// `TopicStates`: versions 3-4.
     pub topic_states: Vec<StopReplicaTopicState>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for StopReplicaRequest {
@@ -42,7 +42,7 @@ impl Default for StopReplicaRequest {
             ungrouped_partitions: Vec::new(),
             topics: Vec::new(),
             topic_states: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -103,7 +103,7 @@ impl StopReplicaRequest {
         } else {
             Vec::new()
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -300,19 +300,19 @@ impl crate::arbitrary_support::ArbitraryVersioned for StopReplicaRequest {
 #[derive(Debug, Clone, PartialEq)]
 pub struct StopReplicaPartitionV0 {
     /// `TopicName`: versions 0.
-    pub topic_name: String,
+    pub topic_name: KafkaString,
     /// `PartitionIndex`: versions 0.
     pub partition_index: i32,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for StopReplicaPartitionV0 {
     fn default() -> Self {
         Self {
-            topic_name: String::new(),
+            topic_name: KafkaString::new(),
             partition_index: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -335,10 +335,10 @@ impl StopReplicaPartitionV0 {
         let mut f_topic_name = if version <= 0 {
             r.string(flexible)?
         } else {
-            String::new()
+            KafkaString::new()
         };
         let mut f_partition_index = if version <= 0 { r.i32()? } else { 0 };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -432,19 +432,19 @@ impl crate::arbitrary_support::ArbitraryVersioned for StopReplicaPartitionV0 {
 #[derive(Debug, Clone, PartialEq)]
 pub struct StopReplicaTopicV1 {
     /// `Name`: versions 1-2.
-    pub name: String,
+    pub name: KafkaString,
     /// `PartitionIndexes`: versions 1-2.
     pub partition_indexes: IntArray<i32>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for StopReplicaTopicV1 {
     fn default() -> Self {
         Self {
-            name: String::new(),
+            name: KafkaString::new(),
             partition_indexes: IntArray::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -467,7 +467,7 @@ impl StopReplicaTopicV1 {
         let mut f_name = if (version >= 1 && version <= 2) {
             r.string(flexible)?
         } else {
-            String::new()
+            KafkaString::new()
         };
         let mut f_partition_indexes = if (version >= 1 && version <= 2) {
             {
@@ -477,7 +477,7 @@ impl StopReplicaTopicV1 {
         } else {
             IntArray::new()
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -578,19 +578,19 @@ impl crate::arbitrary_support::ArbitraryVersioned for StopReplicaTopicV1 {
 #[derive(Debug, Clone, PartialEq)]
 pub struct StopReplicaTopicState {
     /// `TopicName`: versions 3-4.
-    pub topic_name: String,
+    pub topic_name: KafkaString,
     /// `PartitionStates`: versions 3-4.
     pub partition_states: Vec<StopReplicaPartitionState>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for StopReplicaTopicState {
     fn default() -> Self {
         Self {
-            topic_name: String::new(),
+            topic_name: KafkaString::new(),
             partition_states: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -613,7 +613,7 @@ impl StopReplicaTopicState {
         let mut f_topic_name = if version >= 3 {
             r.string(flexible)?
         } else {
-            String::new()
+            KafkaString::new()
         };
         let mut f_partition_states = if version >= 3 {
             {
@@ -627,7 +627,7 @@ impl StopReplicaTopicState {
         } else {
             Vec::new()
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -737,7 +737,7 @@ pub struct StopReplicaPartitionState {
     /// `DeletePartition`: versions 3-4.
     pub delete_partition: bool,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for StopReplicaPartitionState {
@@ -746,7 +746,7 @@ impl Default for StopReplicaPartitionState {
             partition_index: 0,
             leader_epoch: -1,
             delete_partition: false,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -769,7 +769,7 @@ impl StopReplicaPartitionState {
         let mut f_partition_index = if version >= 3 { r.i32()? } else { 0 };
         let mut f_leader_epoch = if version >= 3 { r.i32()? } else { -1 };
         let mut f_delete_partition = if version >= 3 { r.bool()? } else { false };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

@@ -16,7 +16,7 @@ pub struct StopReplicaResponse {
     /// `PartitionErrors`: versions 0-4.
     pub partition_errors: Vec<StopReplicaPartitionError>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for StopReplicaResponse {
@@ -24,7 +24,7 @@ impl Default for StopReplicaResponse {
         Self {
             error_code: 0,
             partition_errors: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -53,7 +53,7 @@ impl StopReplicaResponse {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -135,22 +135,22 @@ impl crate::arbitrary_support::ArbitraryVersioned for StopReplicaResponse {
 #[derive(Debug, Clone, PartialEq)]
 pub struct StopReplicaPartitionError {
     /// `TopicName`: versions 0-4.
-    pub topic_name: String,
+    pub topic_name: KafkaString,
     /// `PartitionIndex`: versions 0-4.
     pub partition_index: i32,
     /// `ErrorCode`: versions 0-4.
     pub error_code: i16,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for StopReplicaPartitionError {
     fn default() -> Self {
         Self {
-            topic_name: String::new(),
+            topic_name: KafkaString::new(),
             partition_index: 0,
             error_code: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -173,7 +173,7 @@ impl StopReplicaPartitionError {
         let f_topic_name = r.string(flexible)?;
         let f_partition_index = r.i32()?;
         let f_error_code = r.i16()?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

@@ -16,7 +16,7 @@ pub struct StreamsGroupDescribeResponse {
     /// `Groups`: versions 0.
     pub groups: Vec<DescribedGroup>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for StreamsGroupDescribeResponse {
@@ -24,7 +24,7 @@ impl Default for StreamsGroupDescribeResponse {
         Self {
             throttle_time_ms: 0,
             groups: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -53,7 +53,7 @@ impl StreamsGroupDescribeResponse {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -137,11 +137,11 @@ pub struct DescribedGroup {
     /// `ErrorCode`: versions 0.
     pub error_code: i16,
     /// `ErrorMessage`: versions 0, nullable in 0, default `null`.
-    pub error_message: Option<String>,
+    pub error_message: Option<KafkaString>,
     /// `GroupId`: versions 0.
-    pub group_id: String,
+    pub group_id: KafkaString,
     /// `GroupState`: versions 0.
-    pub group_state: String,
+    pub group_state: KafkaString,
     /// `GroupEpoch`: versions 0.
     pub group_epoch: i32,
     /// `AssignmentEpoch`: versions 0.
@@ -153,7 +153,7 @@ pub struct DescribedGroup {
     /// `AuthorizedOperations`: versions 0, default `-2147483648`.
     pub authorized_operations: i32,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for DescribedGroup {
@@ -161,14 +161,14 @@ impl Default for DescribedGroup {
         Self {
             error_code: 0,
             error_message: None,
-            group_id: String::new(),
-            group_state: String::new(),
+            group_id: KafkaString::new(),
+            group_state: KafkaString::new(),
             group_epoch: 0,
             assignment_epoch: 0,
             topology: None,
             members: Vec::new(),
             authorized_operations: -2147483648,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -208,7 +208,7 @@ impl DescribedGroup {
             items
         };
         let f_authorized_operations = r.i32()?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -350,7 +350,7 @@ pub struct Topology {
     /// `Subtopologies`: versions 0, nullable in 0, default `null`.
     pub subtopologies: Option<Vec<Subtopology>>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for Topology {
@@ -358,7 +358,7 @@ impl Default for Topology {
         Self {
             epoch: 0,
             subtopologies: None,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -389,7 +389,7 @@ impl Topology {
                 Some(items)
             }
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -480,28 +480,28 @@ impl crate::arbitrary_support::ArbitraryVersioned for Topology {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Subtopology {
     /// `SubtopologyId`: versions 0.
-    pub subtopology_id: String,
+    pub subtopology_id: KafkaString,
     /// `SourceTopics`: versions 0.
-    pub source_topics: Vec<String>,
+    pub source_topics: Vec<KafkaString>,
     /// `RepartitionSinkTopics`: versions 0.
-    pub repartition_sink_topics: Vec<String>,
+    pub repartition_sink_topics: Vec<KafkaString>,
     /// `StateChangelogTopics`: versions 0.
     pub state_changelog_topics: Vec<TopicInfo>,
     /// `RepartitionSourceTopics`: versions 0.
     pub repartition_source_topics: Vec<TopicInfo>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for Subtopology {
     fn default() -> Self {
         Self {
-            subtopology_id: String::new(),
+            subtopology_id: KafkaString::new(),
             source_topics: Vec::new(),
             repartition_sink_topics: Vec::new(),
             state_changelog_topics: Vec::new(),
             repartition_source_topics: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -554,7 +554,7 @@ impl Subtopology {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -684,7 +684,7 @@ impl crate::arbitrary_support::ArbitraryVersioned for Subtopology {
 #[derive(Debug, Clone, PartialEq)]
 pub struct TopicInfo {
     /// `Name`: versions 0.
-    pub name: String,
+    pub name: KafkaString,
     /// `Partitions`: versions 0.
     pub partitions: i32,
     /// `ReplicationFactor`: versions 0.
@@ -692,17 +692,17 @@ pub struct TopicInfo {
     /// `TopicConfigs`: versions 0.
     pub topic_configs: Vec<KeyValue>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for TopicInfo {
     fn default() -> Self {
         Self {
-            name: String::new(),
+            name: KafkaString::new(),
             partitions: 0,
             replication_factor: 0,
             topic_configs: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -733,7 +733,7 @@ impl TopicInfo {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -827,19 +827,19 @@ impl crate::arbitrary_support::ArbitraryVersioned for TopicInfo {
 #[derive(Debug, Clone, PartialEq)]
 pub struct KeyValue {
     /// `Key`: versions 0.
-    pub key: String,
+    pub key: KafkaString,
     /// `Value`: versions 0.
-    pub value: String,
+    pub value: KafkaString,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for KeyValue {
     fn default() -> Self {
         Self {
-            key: String::new(),
-            value: String::new(),
-            unknown_tagged_fields: Vec::new(),
+            key: KafkaString::new(),
+            value: KafkaString::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -861,7 +861,7 @@ impl KeyValue {
         let flexible = true;
         let f_key = r.string(flexible)?;
         let f_value = r.string(flexible)?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -933,21 +933,21 @@ impl crate::arbitrary_support::ArbitraryVersioned for KeyValue {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Member {
     /// `MemberId`: versions 0.
-    pub member_id: String,
+    pub member_id: KafkaString,
     /// `MemberEpoch`: versions 0.
     pub member_epoch: i32,
     /// `InstanceId`: versions 0, nullable in 0, default `null`.
-    pub instance_id: Option<String>,
+    pub instance_id: Option<KafkaString>,
     /// `RackId`: versions 0, nullable in 0, default `null`.
-    pub rack_id: Option<String>,
+    pub rack_id: Option<KafkaString>,
     /// `ClientId`: versions 0.
-    pub client_id: String,
+    pub client_id: KafkaString,
     /// `ClientHost`: versions 0.
-    pub client_host: String,
+    pub client_host: KafkaString,
     /// `TopologyEpoch`: versions 0.
     pub topology_epoch: i32,
     /// `ProcessId`: versions 0.
-    pub process_id: String,
+    pub process_id: KafkaString,
     /// `UserEndpoint`: versions 0, nullable in 0, default `null`.
     pub user_endpoint: Option<Endpoint>,
     /// `ClientTags`: versions 0.
@@ -963,20 +963,20 @@ pub struct Member {
     /// `IsClassic`: versions 0.
     pub is_classic: bool,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for Member {
     fn default() -> Self {
         Self {
-            member_id: String::new(),
+            member_id: KafkaString::new(),
             member_epoch: 0,
             instance_id: None,
             rack_id: None,
-            client_id: String::new(),
-            client_host: String::new(),
+            client_id: KafkaString::new(),
+            client_host: KafkaString::new(),
             topology_epoch: 0,
-            process_id: String::new(),
+            process_id: KafkaString::new(),
             user_endpoint: None,
             client_tags: Vec::new(),
             task_offsets: Vec::new(),
@@ -984,7 +984,7 @@ impl Default for Member {
             assignment: Assignment::default(),
             target_assignment: Assignment::default(),
             is_classic: false,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -1044,7 +1044,7 @@ impl Member {
         let f_assignment = Assignment::decode_body(r, version)?;
         let f_target_assignment = Assignment::decode_body(r, version)?;
         let f_is_classic = r.bool()?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -1242,19 +1242,19 @@ impl crate::arbitrary_support::ArbitraryVersioned for Member {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Endpoint {
     /// `Host`: versions 0.
-    pub host: String,
+    pub host: KafkaString,
     /// `Port`: versions 0.
     pub port: u16,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for Endpoint {
     fn default() -> Self {
         Self {
-            host: String::new(),
+            host: KafkaString::new(),
             port: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -1276,7 +1276,7 @@ impl Endpoint {
         let flexible = true;
         let f_host = r.string(flexible)?;
         let f_port = r.u16()?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -1348,22 +1348,22 @@ impl crate::arbitrary_support::ArbitraryVersioned for Endpoint {
 #[derive(Debug, Clone, PartialEq)]
 pub struct TaskOffset {
     /// `SubtopologyId`: versions 0.
-    pub subtopology_id: String,
+    pub subtopology_id: KafkaString,
     /// `Partition`: versions 0.
     pub partition: i32,
     /// `Offset`: versions 0.
     pub offset: i64,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for TaskOffset {
     fn default() -> Self {
         Self {
-            subtopology_id: String::new(),
+            subtopology_id: KafkaString::new(),
             partition: 0,
             offset: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -1386,7 +1386,7 @@ impl TaskOffset {
         let f_subtopology_id = r.string(flexible)?;
         let f_partition = r.i32()?;
         let f_offset = r.i64()?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -1470,7 +1470,7 @@ pub struct Assignment {
     /// `WarmupTasks`: versions 0.
     pub warmup_tasks: Vec<TaskIds>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for Assignment {
@@ -1479,7 +1479,7 @@ impl Default for Assignment {
             active_tasks: Vec::new(),
             standby_tasks: Vec::new(),
             warmup_tasks: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -1523,7 +1523,7 @@ impl Assignment {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -1631,19 +1631,19 @@ impl crate::arbitrary_support::ArbitraryVersioned for Assignment {
 #[derive(Debug, Clone, PartialEq)]
 pub struct TaskIds {
     /// `SubtopologyId`: versions 0.
-    pub subtopology_id: String,
+    pub subtopology_id: KafkaString,
     /// `Partitions`: versions 0.
     pub partitions: IntArray<i32>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for TaskIds {
     fn default() -> Self {
         Self {
-            subtopology_id: String::new(),
+            subtopology_id: KafkaString::new(),
             partitions: IntArray::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -1668,7 +1668,7 @@ impl TaskIds {
             let n = r.array_len_required(flexible)?;
             r.int_array(n)?
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

@@ -12,17 +12,17 @@ use bytes::{BufMut, Bytes, BytesMut};
 #[derive(Debug, Clone, PartialEq)]
 pub struct StreamsGroupHeartbeatRequest {
     /// `GroupId`: versions 0.
-    pub group_id: String,
+    pub group_id: KafkaString,
     /// `MemberId`: versions 0.
-    pub member_id: String,
+    pub member_id: KafkaString,
     /// `MemberEpoch`: versions 0.
     pub member_epoch: i32,
     /// `EndpointInformationEpoch`: versions 0.
     pub endpoint_information_epoch: i32,
     /// `InstanceId`: versions 0, nullable in 0, default `null`.
-    pub instance_id: Option<String>,
+    pub instance_id: Option<KafkaString>,
     /// `RackId`: versions 0, nullable in 0, default `null`.
-    pub rack_id: Option<String>,
+    pub rack_id: Option<KafkaString>,
     /// `RebalanceTimeoutMs`: versions 0, default `-1`.
     pub rebalance_timeout_ms: i32,
     /// `Topology`: versions 0, nullable in 0, default `null`.
@@ -34,7 +34,7 @@ pub struct StreamsGroupHeartbeatRequest {
     /// `WarmupTasks`: versions 0, nullable in 0, default `null`.
     pub warmup_tasks: Option<Vec<TaskIds>>,
     /// `ProcessId`: versions 0, nullable in 0, default `null`.
-    pub process_id: Option<String>,
+    pub process_id: Option<KafkaString>,
     /// `UserEndpoint`: versions 0, nullable in 0, default `null`.
     pub user_endpoint: Option<Endpoint>,
     /// `ClientTags`: versions 0, nullable in 0, default `null`.
@@ -46,14 +46,14 @@ pub struct StreamsGroupHeartbeatRequest {
     /// `ShutdownApplication`: versions 0, default `false`.
     pub shutdown_application: bool,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for StreamsGroupHeartbeatRequest {
     fn default() -> Self {
         Self {
-            group_id: String::new(),
-            member_id: String::new(),
+            group_id: KafkaString::new(),
+            member_id: KafkaString::new(),
             member_epoch: 0,
             endpoint_information_epoch: 0,
             instance_id: None,
@@ -69,7 +69,7 @@ impl Default for StreamsGroupHeartbeatRequest {
             task_offsets: None,
             task_end_offsets: None,
             shutdown_application: false,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -168,7 +168,7 @@ impl StreamsGroupHeartbeatRequest {
             }
         };
         let f_shutdown_application = r.bool()?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -480,7 +480,7 @@ pub struct Topology {
     /// `Subtopologies`: versions 0.
     pub subtopologies: Vec<Subtopology>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for Topology {
@@ -488,7 +488,7 @@ impl Default for Topology {
         Self {
             epoch: 0,
             subtopologies: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -517,7 +517,7 @@ impl Topology {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -599,34 +599,34 @@ impl crate::arbitrary_support::ArbitraryVersioned for Topology {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Subtopology {
     /// `SubtopologyId`: versions 0.
-    pub subtopology_id: String,
+    pub subtopology_id: KafkaString,
     /// `SourceTopics`: versions 0.
-    pub source_topics: Vec<String>,
+    pub source_topics: Vec<KafkaString>,
     /// `SourceTopicRegex`: versions 0.
-    pub source_topic_regex: Vec<String>,
+    pub source_topic_regex: Vec<KafkaString>,
     /// `StateChangelogTopics`: versions 0.
     pub state_changelog_topics: Vec<TopicInfo>,
     /// `RepartitionSinkTopics`: versions 0.
-    pub repartition_sink_topics: Vec<String>,
+    pub repartition_sink_topics: Vec<KafkaString>,
     /// `RepartitionSourceTopics`: versions 0.
     pub repartition_source_topics: Vec<TopicInfo>,
     /// `CopartitionGroups`: versions 0.
     pub copartition_groups: Vec<CopartitionGroup>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for Subtopology {
     fn default() -> Self {
         Self {
-            subtopology_id: String::new(),
+            subtopology_id: KafkaString::new(),
             source_topics: Vec::new(),
             source_topic_regex: Vec::new(),
             state_changelog_topics: Vec::new(),
             repartition_sink_topics: Vec::new(),
             repartition_source_topics: Vec::new(),
             copartition_groups: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -695,7 +695,7 @@ impl Subtopology {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -857,7 +857,7 @@ impl crate::arbitrary_support::ArbitraryVersioned for Subtopology {
 #[derive(Debug, Clone, PartialEq)]
 pub struct TopicInfo {
     /// `Name`: versions 0.
-    pub name: String,
+    pub name: KafkaString,
     /// `Partitions`: versions 0.
     pub partitions: i32,
     /// `ReplicationFactor`: versions 0.
@@ -865,17 +865,17 @@ pub struct TopicInfo {
     /// `TopicConfigs`: versions 0.
     pub topic_configs: Vec<KeyValue>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for TopicInfo {
     fn default() -> Self {
         Self {
-            name: String::new(),
+            name: KafkaString::new(),
             partitions: 0,
             replication_factor: 0,
             topic_configs: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -906,7 +906,7 @@ impl TopicInfo {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -1000,19 +1000,19 @@ impl crate::arbitrary_support::ArbitraryVersioned for TopicInfo {
 #[derive(Debug, Clone, PartialEq)]
 pub struct KeyValue {
     /// `Key`: versions 0.
-    pub key: String,
+    pub key: KafkaString,
     /// `Value`: versions 0.
-    pub value: String,
+    pub value: KafkaString,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for KeyValue {
     fn default() -> Self {
         Self {
-            key: String::new(),
-            value: String::new(),
-            unknown_tagged_fields: Vec::new(),
+            key: KafkaString::new(),
+            value: KafkaString::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -1034,7 +1034,7 @@ impl KeyValue {
         let flexible = true;
         let f_key = r.string(flexible)?;
         let f_value = r.string(flexible)?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -1112,7 +1112,7 @@ pub struct CopartitionGroup {
     /// `RepartitionSourceTopics`: versions 0.
     pub repartition_source_topics: IntArray<i16>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for CopartitionGroup {
@@ -1121,7 +1121,7 @@ impl Default for CopartitionGroup {
             source_topics: IntArray::new(),
             source_topic_regex: IntArray::new(),
             repartition_source_topics: IntArray::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -1153,7 +1153,7 @@ impl CopartitionGroup {
             let n = r.array_len_required(flexible)?;
             r.int_array(n)?
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -1252,19 +1252,19 @@ impl crate::arbitrary_support::ArbitraryVersioned for CopartitionGroup {
 #[derive(Debug, Clone, PartialEq)]
 pub struct TaskIds {
     /// `SubtopologyId`: versions 0.
-    pub subtopology_id: String,
+    pub subtopology_id: KafkaString,
     /// `Partitions`: versions 0.
     pub partitions: IntArray<i32>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for TaskIds {
     fn default() -> Self {
         Self {
-            subtopology_id: String::new(),
+            subtopology_id: KafkaString::new(),
             partitions: IntArray::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -1289,7 +1289,7 @@ impl TaskIds {
             let n = r.array_len_required(flexible)?;
             r.int_array(n)?
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -1368,19 +1368,19 @@ impl crate::arbitrary_support::ArbitraryVersioned for TaskIds {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Endpoint {
     /// `Host`: versions 0.
-    pub host: String,
+    pub host: KafkaString,
     /// `Port`: versions 0.
     pub port: u16,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for Endpoint {
     fn default() -> Self {
         Self {
-            host: String::new(),
+            host: KafkaString::new(),
             port: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -1402,7 +1402,7 @@ impl Endpoint {
         let flexible = true;
         let f_host = r.string(flexible)?;
         let f_port = r.u16()?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -1474,22 +1474,22 @@ impl crate::arbitrary_support::ArbitraryVersioned for Endpoint {
 #[derive(Debug, Clone, PartialEq)]
 pub struct TaskOffset {
     /// `SubtopologyId`: versions 0.
-    pub subtopology_id: String,
+    pub subtopology_id: KafkaString,
     /// `Partition`: versions 0.
     pub partition: i32,
     /// `Offset`: versions 0.
     pub offset: i64,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for TaskOffset {
     fn default() -> Self {
         Self {
-            subtopology_id: String::new(),
+            subtopology_id: KafkaString::new(),
             partition: 0,
             offset: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -1512,7 +1512,7 @@ impl TaskOffset {
         let f_subtopology_id = r.string(flexible)?;
         let f_partition = r.i32()?;
         let f_offset = r.i64()?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

@@ -16,9 +16,9 @@ pub struct StreamsGroupHeartbeatResponse {
     /// `ErrorCode`: versions 0.
     pub error_code: i16,
     /// `ErrorMessage`: versions 0, nullable in 0, default `null`.
-    pub error_message: Option<String>,
+    pub error_message: Option<KafkaString>,
     /// `MemberId`: versions 0.
-    pub member_id: String,
+    pub member_id: KafkaString,
     /// `MemberEpoch`: versions 0.
     pub member_epoch: i32,
     /// `HeartbeatIntervalMs`: versions 0.
@@ -40,7 +40,7 @@ pub struct StreamsGroupHeartbeatResponse {
     /// `PartitionsByUserEndpoint`: versions 0, nullable in 0, default `null`.
     pub partitions_by_user_endpoint: Option<Vec<EndpointToPartitions>>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for StreamsGroupHeartbeatResponse {
@@ -49,7 +49,7 @@ impl Default for StreamsGroupHeartbeatResponse {
             throttle_time_ms: 0,
             error_code: 0,
             error_message: None,
-            member_id: String::new(),
+            member_id: KafkaString::new(),
             member_epoch: 0,
             heartbeat_interval_ms: 0,
             acceptable_recovery_lag: 0,
@@ -60,7 +60,7 @@ impl Default for StreamsGroupHeartbeatResponse {
             warmup_tasks: None,
             endpoint_information_epoch: 0,
             partitions_by_user_endpoint: None,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -139,7 +139,7 @@ impl StreamsGroupHeartbeatResponse {
                 Some(items)
             }
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -384,17 +384,17 @@ pub struct Status {
     /// `StatusCode`: versions 0.
     pub status_code: i8,
     /// `StatusDetail`: versions 0.
-    pub status_detail: String,
+    pub status_detail: KafkaString,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for Status {
     fn default() -> Self {
         Self {
             status_code: 0,
-            status_detail: String::new(),
-            unknown_tagged_fields: Vec::new(),
+            status_detail: KafkaString::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -416,7 +416,7 @@ impl Status {
         let flexible = true;
         let f_status_code = r.i8()?;
         let f_status_detail = r.string(flexible)?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -488,19 +488,19 @@ impl crate::arbitrary_support::ArbitraryVersioned for Status {
 #[derive(Debug, Clone, PartialEq)]
 pub struct TaskIds {
     /// `SubtopologyId`: versions 0.
-    pub subtopology_id: String,
+    pub subtopology_id: KafkaString,
     /// `Partitions`: versions 0.
     pub partitions: IntArray<i32>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for TaskIds {
     fn default() -> Self {
         Self {
-            subtopology_id: String::new(),
+            subtopology_id: KafkaString::new(),
             partitions: IntArray::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -525,7 +525,7 @@ impl TaskIds {
             let n = r.array_len_required(flexible)?;
             r.int_array(n)?
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -610,7 +610,7 @@ pub struct EndpointToPartitions {
     /// `StandbyPartitions`: versions 0.
     pub standby_partitions: Vec<TopicPartition>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for EndpointToPartitions {
@@ -619,7 +619,7 @@ impl Default for EndpointToPartitions {
             user_endpoint: Endpoint::default(),
             active_partitions: Vec::new(),
             standby_partitions: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -656,7 +656,7 @@ impl EndpointToPartitions {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -754,19 +754,19 @@ impl crate::arbitrary_support::ArbitraryVersioned for EndpointToPartitions {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Endpoint {
     /// `Host`: versions 0.
-    pub host: String,
+    pub host: KafkaString,
     /// `Port`: versions 0.
     pub port: u16,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for Endpoint {
     fn default() -> Self {
         Self {
-            host: String::new(),
+            host: KafkaString::new(),
             port: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -788,7 +788,7 @@ impl Endpoint {
         let flexible = true;
         let f_host = r.string(flexible)?;
         let f_port = r.u16()?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -860,19 +860,19 @@ impl crate::arbitrary_support::ArbitraryVersioned for Endpoint {
 #[derive(Debug, Clone, PartialEq)]
 pub struct TopicPartition {
     /// `Topic`: versions 0.
-    pub topic: String,
+    pub topic: KafkaString,
     /// `Partitions`: versions 0.
     pub partitions: IntArray<i32>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for TopicPartition {
     fn default() -> Self {
         Self {
-            topic: String::new(),
+            topic: KafkaString::new(),
             partitions: IntArray::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -897,7 +897,7 @@ impl TopicPartition {
             let n = r.array_len_required(flexible)?;
             r.int_array(n)?
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

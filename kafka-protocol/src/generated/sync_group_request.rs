@@ -12,34 +12,34 @@ use bytes::{BufMut, Bytes, BytesMut};
 #[derive(Debug, Clone, PartialEq)]
 pub struct SyncGroupRequest {
     /// `GroupId`: versions 0-5.
-    pub group_id: String,
+    pub group_id: KafkaString,
     /// `GenerationId`: versions 0-5.
     pub generation_id: i32,
     /// `MemberId`: versions 0-5.
-    pub member_id: String,
+    pub member_id: KafkaString,
     /// `GroupInstanceId`: versions 3-5, nullable in 3-5, default `null`.
-    pub group_instance_id: Option<String>,
+    pub group_instance_id: Option<KafkaString>,
     /// `ProtocolType`: versions 5, nullable in 5, default `null`.
-    pub protocol_type: Option<String>,
+    pub protocol_type: Option<KafkaString>,
     /// `ProtocolName`: versions 5, nullable in 5, default `null`.
-    pub protocol_name: Option<String>,
+    pub protocol_name: Option<KafkaString>,
     /// `Assignments`: versions 0-5.
     pub assignments: Vec<SyncGroupRequestAssignment>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for SyncGroupRequest {
     fn default() -> Self {
         Self {
-            group_id: String::new(),
+            group_id: KafkaString::new(),
             generation_id: 0,
-            member_id: String::new(),
+            member_id: KafkaString::new(),
             group_instance_id: None,
             protocol_type: None,
             protocol_name: None,
             assignments: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -85,7 +85,7 @@ impl SyncGroupRequest {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -228,19 +228,19 @@ impl crate::arbitrary_support::ArbitraryVersioned for SyncGroupRequest {
 #[derive(Debug, Clone, PartialEq)]
 pub struct SyncGroupRequestAssignment {
     /// `MemberId`: versions 0-5.
-    pub member_id: String,
+    pub member_id: KafkaString,
     /// `Assignment`: versions 0-5.
     pub assignment: Bytes,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for SyncGroupRequestAssignment {
     fn default() -> Self {
         Self {
-            member_id: String::new(),
+            member_id: KafkaString::new(),
             assignment: Bytes::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -262,7 +262,7 @@ impl SyncGroupRequestAssignment {
         let flexible = version >= 4;
         let f_member_id = r.string(flexible)?;
         let f_assignment = r.bytes_field(flexible)?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

@@ -16,13 +16,13 @@ pub struct SyncGroupResponse {
     /// `ErrorCode`: versions 0-5.
     pub error_code: i16,
     /// `ProtocolType`: versions 5, nullable in 5, default `null`.
-    pub protocol_type: Option<String>,
+    pub protocol_type: Option<KafkaString>,
     /// `ProtocolName`: versions 5, nullable in 5, default `null`.
-    pub protocol_name: Option<String>,
+    pub protocol_name: Option<KafkaString>,
     /// `Assignment`: versions 0-5.
     pub assignment: Bytes,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for SyncGroupResponse {
@@ -33,7 +33,7 @@ impl Default for SyncGroupResponse {
             protocol_type: None,
             protocol_name: None,
             assignment: Bytes::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -66,7 +66,7 @@ impl SyncGroupResponse {
             None
         };
         let f_assignment = r.bytes_field(flexible)?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

@@ -12,9 +12,9 @@ use bytes::{BufMut, Bytes, BytesMut};
 #[derive(Debug, Clone, PartialEq)]
 pub struct TxnOffsetCommitRequest {
     /// `TransactionalId`: versions 0-5.
-    pub transactional_id: String,
+    pub transactional_id: KafkaString,
     /// `GroupId`: versions 0-5.
-    pub group_id: String,
+    pub group_id: KafkaString,
     /// `ProducerId`: versions 0-5.
     pub producer_id: i64,
     /// `ProducerEpoch`: versions 0-5.
@@ -22,27 +22,27 @@ pub struct TxnOffsetCommitRequest {
     /// `GenerationId`: versions 3-5, default `-1`.
     pub generation_id: i32,
     /// `MemberId`: versions 3-5, default ``.
-    pub member_id: String,
+    pub member_id: KafkaString,
     /// `GroupInstanceId`: versions 3-5, nullable in 3-5, default `null`.
-    pub group_instance_id: Option<String>,
+    pub group_instance_id: Option<KafkaString>,
     /// `Topics`: versions 0-5.
     pub topics: Vec<TxnOffsetCommitRequestTopic>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for TxnOffsetCommitRequest {
     fn default() -> Self {
         Self {
-            transactional_id: String::new(),
-            group_id: String::new(),
+            transactional_id: KafkaString::new(),
+            group_id: KafkaString::new(),
             producer_id: 0,
             producer_epoch: 0,
             generation_id: -1,
-            member_id: String::new(),
+            member_id: KafkaString::new(),
             group_instance_id: None,
             topics: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -70,7 +70,7 @@ impl TxnOffsetCommitRequest {
         let mut f_member_id = if version >= 3 {
             r.string(flexible)?
         } else {
-            String::new()
+            KafkaString::new()
         };
         let mut f_group_instance_id = if version >= 3 {
             r.nullable_string(flexible)?
@@ -85,7 +85,7 @@ impl TxnOffsetCommitRequest {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -242,19 +242,19 @@ impl crate::arbitrary_support::ArbitraryVersioned for TxnOffsetCommitRequest {
 #[derive(Debug, Clone, PartialEq)]
 pub struct TxnOffsetCommitRequestTopic {
     /// `Name`: versions 0-5.
-    pub name: String,
+    pub name: KafkaString,
     /// `Partitions`: versions 0-5.
     pub partitions: Vec<TxnOffsetCommitRequestPartition>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for TxnOffsetCommitRequestTopic {
     fn default() -> Self {
         Self {
-            name: String::new(),
+            name: KafkaString::new(),
             partitions: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -283,7 +283,7 @@ impl TxnOffsetCommitRequestTopic {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -373,9 +373,9 @@ pub struct TxnOffsetCommitRequestPartition {
     /// `CommittedLeaderEpoch`: versions 2-5, default `-1`.
     pub committed_leader_epoch: i32,
     /// `CommittedMetadata`: versions 0-5, nullable in 0-5.
-    pub committed_metadata: Option<String>,
+    pub committed_metadata: Option<KafkaString>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for TxnOffsetCommitRequestPartition {
@@ -384,8 +384,8 @@ impl Default for TxnOffsetCommitRequestPartition {
             partition_index: 0,
             committed_offset: 0,
             committed_leader_epoch: -1,
-            committed_metadata: Some(String::new()),
-            unknown_tagged_fields: Vec::new(),
+            committed_metadata: Some(KafkaString::new()),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -409,7 +409,7 @@ impl TxnOffsetCommitRequestPartition {
         let f_committed_offset = r.i64()?;
         let mut f_committed_leader_epoch = if version >= 2 { r.i32()? } else { -1 };
         let f_committed_metadata = r.nullable_string(flexible)?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

@@ -18,7 +18,7 @@ pub struct UpdateFeaturesRequest {
     /// `ValidateOnly`: versions 1-2, default `false`.
     pub validate_only: bool,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for UpdateFeaturesRequest {
@@ -27,7 +27,7 @@ impl Default for UpdateFeaturesRequest {
             timeout_ms: 60000,
             feature_updates: Vec::new(),
             validate_only: false,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -57,7 +57,7 @@ impl UpdateFeaturesRequest {
             items
         };
         let mut f_validate_only = if version >= 1 { r.bool()? } else { false };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -156,7 +156,7 @@ impl crate::arbitrary_support::ArbitraryVersioned for UpdateFeaturesRequest {
 #[derive(Debug, Clone, PartialEq)]
 pub struct FeatureUpdateKey {
     /// `Feature`: versions 0-2.
-    pub feature: String,
+    pub feature: KafkaString,
     /// `MaxVersionLevel`: versions 0-2.
     pub max_version_level: i16,
     /// `AllowDowngrade`: versions 0.
@@ -164,17 +164,17 @@ pub struct FeatureUpdateKey {
     /// `UpgradeType`: versions 1-2, default `1`.
     pub upgrade_type: i8,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for FeatureUpdateKey {
     fn default() -> Self {
         Self {
-            feature: String::new(),
+            feature: KafkaString::new(),
             max_version_level: 0,
             allow_downgrade: false,
             upgrade_type: 1,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -198,7 +198,7 @@ impl FeatureUpdateKey {
         let f_max_version_level = r.i16()?;
         let mut f_allow_downgrade = if version <= 0 { r.bool()? } else { false };
         let mut f_upgrade_type = if version >= 1 { r.i8()? } else { 1 };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

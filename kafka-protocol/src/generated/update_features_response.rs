@@ -16,11 +16,11 @@ pub struct UpdateFeaturesResponse {
     /// `ErrorCode`: versions 0-2.
     pub error_code: i16,
     /// `ErrorMessage`: versions 0-2, nullable in 0-2.
-    pub error_message: Option<String>,
+    pub error_message: Option<KafkaString>,
     /// `Results`: versions 0-1.
     pub results: Vec<UpdatableFeatureResult>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for UpdateFeaturesResponse {
@@ -28,9 +28,9 @@ impl Default for UpdateFeaturesResponse {
         Self {
             throttle_time_ms: 0,
             error_code: 0,
-            error_message: Some(String::new()),
+            error_message: Some(KafkaString::new()),
             results: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -65,7 +65,7 @@ impl UpdateFeaturesResponse {
         } else {
             Vec::new()
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -167,22 +167,22 @@ impl crate::arbitrary_support::ArbitraryVersioned for UpdateFeaturesResponse {
 #[derive(Debug, Clone, PartialEq)]
 pub struct UpdatableFeatureResult {
     /// `Feature`: versions 0-2.
-    pub feature: String,
+    pub feature: KafkaString,
     /// `ErrorCode`: versions 0-2.
     pub error_code: i16,
     /// `ErrorMessage`: versions 0-2, nullable in 0-2.
-    pub error_message: Option<String>,
+    pub error_message: Option<KafkaString>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for UpdatableFeatureResult {
     fn default() -> Self {
         Self {
-            feature: String::new(),
+            feature: KafkaString::new(),
             error_code: 0,
-            error_message: Some(String::new()),
-            unknown_tagged_fields: Vec::new(),
+            error_message: Some(KafkaString::new()),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -205,7 +205,7 @@ impl UpdatableFeatureResult {
         let f_feature = r.string(flexible)?;
         let f_error_code = r.i16()?;
         let f_error_message = r.nullable_string(flexible)?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

@@ -28,7 +28,7 @@ pub struct UpdateMetadataRequest {
     /// `LiveBrokers`: versions 0-8.
     pub live_brokers: Vec<UpdateMetadataBroker>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for UpdateMetadataRequest {
@@ -42,7 +42,7 @@ impl Default for UpdateMetadataRequest {
             ungrouped_partition_states: Vec::new(),
             topic_states: Vec::new(),
             live_brokers: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -99,7 +99,7 @@ impl UpdateMetadataRequest {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -300,7 +300,7 @@ impl crate::arbitrary_support::ArbitraryVersioned for UpdateMetadataRequest {
 #[derive(Debug, Clone, PartialEq)]
 pub struct UpdateMetadataPartitionState {
     /// `TopicName`: versions 0-4.
-    pub topic_name: String,
+    pub topic_name: KafkaString,
     /// `PartitionIndex`: versions 0-8.
     pub partition_index: i32,
     /// `ControllerEpoch`: versions 0-8.
@@ -318,13 +318,13 @@ pub struct UpdateMetadataPartitionState {
     /// `OfflineReplicas`: versions 4-8.
     pub offline_replicas: IntArray<i32>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for UpdateMetadataPartitionState {
     fn default() -> Self {
         Self {
-            topic_name: String::new(),
+            topic_name: KafkaString::new(),
             partition_index: 0,
             controller_epoch: 0,
             leader: 0,
@@ -333,7 +333,7 @@ impl Default for UpdateMetadataPartitionState {
             zk_version: 0,
             replicas: IntArray::new(),
             offline_replicas: IntArray::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -356,7 +356,7 @@ impl UpdateMetadataPartitionState {
         let mut f_topic_name = if version <= 4 {
             r.string(flexible)?
         } else {
-            String::new()
+            KafkaString::new()
         };
         let f_partition_index = r.i32()?;
         let f_controller_epoch = r.i32()?;
@@ -379,7 +379,7 @@ impl UpdateMetadataPartitionState {
         } else {
             IntArray::new()
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -522,22 +522,22 @@ impl crate::arbitrary_support::ArbitraryVersioned for UpdateMetadataPartitionSta
 #[derive(Debug, Clone, PartialEq)]
 pub struct UpdateMetadataTopicState {
     /// `TopicName`: versions 5-8.
-    pub topic_name: String,
+    pub topic_name: KafkaString,
     /// `TopicId`: versions 7-8.
     pub topic_id: Uuid,
     /// `PartitionStates`: versions 5-8.
     pub partition_states: Vec<UpdateMetadataPartitionState>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for UpdateMetadataTopicState {
     fn default() -> Self {
         Self {
-            topic_name: String::new(),
+            topic_name: KafkaString::new(),
             topic_id: Uuid::ZERO,
             partition_states: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -560,7 +560,7 @@ impl UpdateMetadataTopicState {
         let mut f_topic_name = if version >= 5 {
             r.string(flexible)?
         } else {
-            String::new()
+            KafkaString::new()
         };
         let mut f_topic_id = if version >= 7 { r.uuid()? } else { Uuid::ZERO };
         let mut f_partition_states = if version >= 5 {
@@ -575,7 +575,7 @@ impl UpdateMetadataTopicState {
         } else {
             Vec::new()
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -693,26 +693,26 @@ pub struct UpdateMetadataBroker {
     /// `Id`: versions 0-8.
     pub id: i32,
     /// `V0Host`: versions 0.
-    pub v0_host: String,
+    pub v0_host: KafkaString,
     /// `V0Port`: versions 0.
     pub v0_port: i32,
     /// `Endpoints`: versions 1-8.
     pub endpoints: Vec<UpdateMetadataEndpoint>,
     /// `Rack`: versions 2-8, nullable in 2-8.
-    pub rack: Option<String>,
+    pub rack: Option<KafkaString>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for UpdateMetadataBroker {
     fn default() -> Self {
         Self {
             id: 0,
-            v0_host: String::new(),
+            v0_host: KafkaString::new(),
             v0_port: 0,
             endpoints: Vec::new(),
-            rack: Some(String::new()),
-            unknown_tagged_fields: Vec::new(),
+            rack: Some(KafkaString::new()),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -736,7 +736,7 @@ impl UpdateMetadataBroker {
         let mut f_v0_host = if version <= 0 {
             r.string(flexible)?
         } else {
-            String::new()
+            KafkaString::new()
         };
         let mut f_v0_port = if version <= 0 { r.i32()? } else { 0 };
         let mut f_endpoints = if version >= 1 {
@@ -754,9 +754,9 @@ impl UpdateMetadataBroker {
         let mut f_rack = if version >= 2 {
             r.nullable_string(flexible)?
         } else {
-            Some(String::new())
+            Some(KafkaString::new())
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -878,23 +878,23 @@ pub struct UpdateMetadataEndpoint {
     /// `Port`: versions 1-8.
     pub port: i32,
     /// `Host`: versions 1-8.
-    pub host: String,
+    pub host: KafkaString,
     /// `Listener`: versions 3-8.
-    pub listener: String,
+    pub listener: KafkaString,
     /// `SecurityProtocol`: versions 1-8.
     pub security_protocol: i16,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for UpdateMetadataEndpoint {
     fn default() -> Self {
         Self {
             port: 0,
-            host: String::new(),
-            listener: String::new(),
+            host: KafkaString::new(),
+            listener: KafkaString::new(),
             security_protocol: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -918,15 +918,15 @@ impl UpdateMetadataEndpoint {
         let mut f_host = if version >= 1 {
             r.string(flexible)?
         } else {
-            String::new()
+            KafkaString::new()
         };
         let mut f_listener = if version >= 3 {
             r.string(flexible)?
         } else {
-            String::new()
+            KafkaString::new()
         };
         let mut f_security_protocol = if version >= 1 { r.i16()? } else { 0 };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

@@ -12,7 +12,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 #[derive(Debug, Clone, PartialEq)]
 pub struct UpdateRaftVoterRequest {
     /// `ClusterId`: versions 0, nullable in 0.
-    pub cluster_id: Option<String>,
+    pub cluster_id: Option<KafkaString>,
     /// `CurrentLeaderEpoch`: versions 0.
     pub current_leader_epoch: i32,
     /// `VoterId`: versions 0.
@@ -24,19 +24,19 @@ pub struct UpdateRaftVoterRequest {
     /// `KRaftVersionFeature`: versions 0.
     pub k_raft_version_feature: KRaftVersionFeature,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for UpdateRaftVoterRequest {
     fn default() -> Self {
         Self {
-            cluster_id: Some(String::new()),
+            cluster_id: Some(KafkaString::new()),
             current_leader_epoch: 0,
             voter_id: 0,
             voter_directory_id: Uuid::ZERO,
             listeners: Vec::new(),
             k_raft_version_feature: KRaftVersionFeature::default(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -69,7 +69,7 @@ impl UpdateRaftVoterRequest {
             items
         };
         let f_k_raft_version_feature = KRaftVersionFeature::decode_body(r, version)?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -179,22 +179,22 @@ impl crate::arbitrary_support::ArbitraryVersioned for UpdateRaftVoterRequest {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Listener {
     /// `Name`: versions 0.
-    pub name: String,
+    pub name: KafkaString,
     /// `Host`: versions 0.
-    pub host: String,
+    pub host: KafkaString,
     /// `Port`: versions 0.
     pub port: u16,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for Listener {
     fn default() -> Self {
         Self {
-            name: String::new(),
-            host: String::new(),
+            name: KafkaString::new(),
+            host: KafkaString::new(),
             port: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -217,7 +217,7 @@ impl Listener {
         let f_name = r.string(flexible)?;
         let f_host = r.string(flexible)?;
         let f_port = r.u16()?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -299,7 +299,7 @@ pub struct KRaftVersionFeature {
     /// `MaxSupportedVersion`: versions 0.
     pub max_supported_version: i16,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for KRaftVersionFeature {
@@ -307,7 +307,7 @@ impl Default for KRaftVersionFeature {
         Self {
             min_supported_version: 0,
             max_supported_version: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -329,7 +329,7 @@ impl KRaftVersionFeature {
         let flexible = true;
         let f_min_supported_version = r.i16()?;
         let f_max_supported_version = r.i16()?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

@@ -18,7 +18,7 @@ pub struct UpdateRaftVoterResponse {
     /// `CurrentLeader`: versions 0, tagged (tag 0) in 0.
     pub current_leader: CurrentLeader,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for UpdateRaftVoterResponse {
@@ -27,7 +27,7 @@ impl Default for UpdateRaftVoterResponse {
             throttle_time_ms: 0,
             error_code: 0,
             current_leader: CurrentLeader::default(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -50,7 +50,7 @@ impl UpdateRaftVoterResponse {
         let f_throttle_time_ms = r.i32()?;
         let f_error_code = r.i16()?;
         let mut f_current_leader = CurrentLeader::default();
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -147,11 +147,11 @@ pub struct CurrentLeader {
     /// `LeaderEpoch`: versions 0, default `-1`.
     pub leader_epoch: i32,
     /// `Host`: versions 0.
-    pub host: String,
+    pub host: KafkaString,
     /// `Port`: versions 0.
     pub port: i32,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for CurrentLeader {
@@ -159,9 +159,9 @@ impl Default for CurrentLeader {
         Self {
             leader_id: -1,
             leader_epoch: -1,
-            host: String::new(),
+            host: KafkaString::new(),
             port: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -185,7 +185,7 @@ impl CurrentLeader {
         let f_leader_epoch = r.i32()?;
         let f_host = r.string(flexible)?;
         let f_port = r.i32()?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

@@ -14,14 +14,14 @@ pub struct WriteTxnMarkersRequest {
     /// `Markers`: versions 0-2.
     pub markers: Vec<WritableTxnMarker>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for WriteTxnMarkersRequest {
     fn default() -> Self {
         Self {
             markers: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -49,7 +49,7 @@ impl WriteTxnMarkersRequest {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -137,7 +137,7 @@ pub struct WritableTxnMarker {
     /// `TransactionVersion`: versions 2, default `0`.
     pub transaction_version: i8,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for WritableTxnMarker {
@@ -149,7 +149,7 @@ impl Default for WritableTxnMarker {
             topics: Vec::new(),
             coordinator_epoch: 0,
             transaction_version: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -182,7 +182,7 @@ impl WritableTxnMarker {
         };
         let f_coordinator_epoch = r.i32()?;
         let mut f_transaction_version = if version >= 2 { r.i8()? } else { 0 };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -292,19 +292,19 @@ impl crate::arbitrary_support::ArbitraryVersioned for WritableTxnMarker {
 #[derive(Debug, Clone, PartialEq)]
 pub struct WritableTxnMarkerTopic {
     /// `Name`: versions 0-2.
-    pub name: String,
+    pub name: KafkaString,
     /// `PartitionIndexes`: versions 0-2.
     pub partition_indexes: IntArray<i32>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for WritableTxnMarkerTopic {
     fn default() -> Self {
         Self {
-            name: String::new(),
+            name: KafkaString::new(),
             partition_indexes: IntArray::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -329,7 +329,7 @@ impl WritableTxnMarkerTopic {
             let n = r.array_len_required(flexible)?;
             r.int_array(n)?
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

@@ -14,14 +14,14 @@ pub struct WriteTxnMarkersResponse {
     /// `Markers`: versions 0-2.
     pub markers: Vec<WritableTxnMarkerResult>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for WriteTxnMarkersResponse {
     fn default() -> Self {
         Self {
             markers: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -49,7 +49,7 @@ impl WriteTxnMarkersResponse {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -129,7 +129,7 @@ pub struct WritableTxnMarkerResult {
     /// `Topics`: versions 0-2.
     pub topics: Vec<WritableTxnMarkerTopicResult>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for WritableTxnMarkerResult {
@@ -137,7 +137,7 @@ impl Default for WritableTxnMarkerResult {
         Self {
             producer_id: 0,
             topics: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -166,7 +166,7 @@ impl WritableTxnMarkerResult {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -250,19 +250,19 @@ impl crate::arbitrary_support::ArbitraryVersioned for WritableTxnMarkerResult {
 #[derive(Debug, Clone, PartialEq)]
 pub struct WritableTxnMarkerTopicResult {
     /// `Name`: versions 0-2.
-    pub name: String,
+    pub name: KafkaString,
     /// `Partitions`: versions 0-2.
     pub partitions: Vec<WritableTxnMarkerPartitionResult>,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for WritableTxnMarkerTopicResult {
     fn default() -> Self {
         Self {
-            name: String::new(),
+            name: KafkaString::new(),
             partitions: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -291,7 +291,7 @@ impl WritableTxnMarkerTopicResult {
             }
             items
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {
@@ -379,7 +379,7 @@ pub struct WritableTxnMarkerPartitionResult {
     /// `ErrorCode`: versions 0-2.
     pub error_code: i16,
     /// Tagged fields this codec does not know, written back as they came.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: UnknownTaggedFields,
 }
 
 impl Default for WritableTxnMarkerPartitionResult {
@@ -387,7 +387,7 @@ impl Default for WritableTxnMarkerPartitionResult {
         Self {
             partition_index: 0,
             error_code: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: UnknownTaggedFields::new(),
         }
     }
 }
@@ -409,7 +409,7 @@ impl WritableTxnMarkerPartitionResult {
         let flexible = version >= 1;
         let f_partition_index = r.i32()?;
         let f_error_code = r.i16()?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = UnknownTaggedFields::new();
         if flexible {
             let mut section = TaggedFieldsReader::new(r)?;
             while let Some((tag, mut sub)) = section.next_field(r)? {

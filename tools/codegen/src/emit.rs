@@ -56,7 +56,7 @@ fn rust_base(ty: &FieldType) -> String {
         FieldType::Uint32 => "u32".into(),
         FieldType::Int64 => "i64".into(),
         FieldType::Float64 => "f64".into(),
-        FieldType::String => "String".into(),
+        FieldType::String => "KafkaString".into(),
         FieldType::Bytes | FieldType::Records => "Bytes".into(),
         FieldType::Uuid => "Uuid".into(),
         FieldType::Array(inner) if is_int(inner) => format!("IntArray<{}>", rust_base(inner)),
@@ -123,9 +123,9 @@ fn base_default(f: &MField) -> Result<String> {
         }
         FieldType::String => {
             if d.is_empty() {
-                "String::new()".into()
+                "KafkaString::new()".into()
             } else {
-                format!("String::from({d:?})")
+                format!("KafkaString::from_static({d:?})")
             }
         }
         FieldType::Bytes | FieldType::Records => "Bytes::new()".into(),
@@ -158,7 +158,7 @@ fn non_default(f: &MField) -> Result<String> {
         (FieldType::Array(_), "Vec::new()" | "IntArray::new()") => {
             format!("!self.{ident}.is_empty()")
         }
-        (FieldType::String, "String::new()") | (FieldType::Bytes, "Bytes::new()") => {
+        (FieldType::String, "KafkaString::new()") | (FieldType::Bytes, "Bytes::new()") => {
             format!("!self.{ident}.is_empty()")
         }
         _ => format!("self.{ident} != {d}"),
@@ -359,7 +359,7 @@ fn emit_struct(ctx: &Ctx<'_>, s: &MStruct, out: &mut String) -> Result<()> {
             out,
             "    /// Tagged fields this codec does not know, written back as they came."
         )?;
-        writeln!(out, "    pub unknown_tagged_fields: Vec<RawTaggedField>,")?;
+        writeln!(out, "    pub unknown_tagged_fields: UnknownTaggedFields,")?;
     }
     writeln!(out, "}}\n")?;
 
@@ -376,7 +376,10 @@ fn emit_struct(ctx: &Ctx<'_>, s: &MStruct, out: &mut String) -> Result<()> {
         )?;
     }
     if has_tagged_section {
-        writeln!(out, "            unknown_tagged_fields: Vec::new(),")?;
+        writeln!(
+            out,
+            "            unknown_tagged_fields: UnknownTaggedFields::new(),"
+        )?;
     }
     writeln!(out, "        }}\n    }}\n}}\n")?;
 
@@ -425,7 +428,10 @@ fn emit_struct(ctx: &Ctx<'_>, s: &MStruct, out: &mut String) -> Result<()> {
         }
     }
     if has_tagged_section {
-        writeln!(out, "        let mut unknown_tagged_fields = Vec::new();")?;
+        writeln!(
+            out,
+            "        let mut unknown_tagged_fields = UnknownTaggedFields::new();"
+        )?;
         writeln!(out, "        if flexible {{")?;
         writeln!(
             out,

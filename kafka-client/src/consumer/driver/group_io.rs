@@ -101,7 +101,7 @@ pub(crate) async fn send(client: Client, group: String, out: Outgoing) -> Result
             let v = conn.version_of::<LeaveGroupRequest>()?;
             // KIP-345: v3 replaced the single member id with a list of members.
             if v >= 3 {
-                r.member_id.clear();
+                r.member_id = Default::default();
                 if v < 5 {
                     for m in &mut r.members {
                         m.reason = None;

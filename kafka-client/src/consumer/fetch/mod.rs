@@ -496,7 +496,7 @@ impl Fetcher {
             names.insert(p.topic_id, Arc::clone(&tp.topic));
             if topics.last().is_none_or(|t| t.topic != *tp.topic) {
                 topics.push(FetchTopic {
-                    topic: tp.topic.to_string(),
+                    topic: (&*tp.topic).into(),
                     topic_id: p.topic_id,
                     ..Default::default()
                 });
@@ -519,7 +519,7 @@ impl Fetcher {
             ids_known &= *id != Uuid::ZERO;
             if forgotten.last().is_none_or(|t| t.topic != *tp.topic) {
                 forgotten.push(ForgottenTopic {
-                    topic: tp.topic.to_string(),
+                    topic: (&*tp.topic).into(),
                     topic_id: *id,
                     ..Default::default()
                 });

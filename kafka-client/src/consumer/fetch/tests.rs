@@ -142,7 +142,7 @@ fn responses_by_topic_id_map_back_to_names() {
     f.seek(&tp(0), 0).unwrap();
     f.poll_fetch(now).unwrap();
     let mut resp = response(0, vec![part(0, ErrorCode::NONE, 2, Some(batch(0, 2)))]);
-    resp.responses[0].topic.clear();
+    resp.responses[0].topic = Default::default();
     resp.responses[0].topic_id = Uuid([7; 16]);
     f.handle_fetch_response(1, resp, now);
     let mut recs = Vec::new();

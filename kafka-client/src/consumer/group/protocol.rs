@@ -71,19 +71,19 @@ pub fn encode_subscription(
     topics.sort();
     topics.dedup();
     let sub = ConsumerProtocolSubscription {
-        topics,
+        topics: topics.into_iter().map(Into::into).collect(),
         user_data,
         owned_partitions: by_topic(owned)
             .into_iter()
             .map(
                 |(t, partitions)| consumer_protocol_subscription::TopicPartition {
-                    topic: t.to_owned(),
+                    topic: t.into(),
                     partitions: partitions.into(),
                 },
             )
             .collect(),
         generation_id: generation,
-        rack_id: rack.map(str::to_owned),
+        rack_id: rack.map(Into::into),
     };
     encode_prefixed(&sub, VERSION)
 }
@@ -107,11 +107,11 @@ pub fn decode_subscription(
     Ok(MemberSubscription {
         member_id: member_id.to_owned(),
         group_instance_id: group_instance_id.map(str::to_owned),
-        topics: sub.topics,
+        topics: sub.topics.into_iter().map(Into::into).collect(),
         owned_partitions: owned,
         // Java: a negative generation means "not sent".
         generation: (sub.generation_id >= 0).then_some(sub.generation_id),
-        rack: sub.rack_id.filter(|r| !r.is_empty()),
+        rack: (sub.rack_id.filter(|r| !r.is_empty())).map(Into::into),
         user_data: sub.user_data,
     })
 }
@@ -123,7 +123,7 @@ pub fn encode_assignment(parts: &[TopicPartition], user_data: Option<Bytes>) -> 
             .into_iter()
             .map(
                 |(t, partitions)| consumer_protocol_assignment::TopicPartition {
-                    topic: t.to_owned(),
+                    topic: t.into(),
                     partitions: partitions.into(),
                 },
             )

@@ -41,12 +41,12 @@ pub fn find_coordinator(group: &str, version: i16) -> FindCoordinatorRequest {
     if version >= 4 {
         FindCoordinatorRequest {
             key_type: 0,
-            coordinator_keys: vec![group.to_owned()],
+            coordinator_keys: vec![group.into()],
             ..Default::default()
         }
     } else {
         FindCoordinatorRequest {
-            key: group.to_owned(),
+            key: group.into(),
             key_type: 0,
             ..Default::default()
         }
@@ -62,10 +62,10 @@ pub fn parse_find_coordinator(
         return match ErrorCode(c.error_code) {
             ErrorCode::NONE => Ok(CoordinatorInfo {
                 node: c.node_id,
-                host: c.host.clone(),
+                host: c.host.to_string(),
                 port: c.port,
             }),
-            code => Err((code, c.error_message.clone())),
+            code => Err((code, c.error_message.as_deref().map(Into::into))),
         };
     }
     if !resp.coordinators.is_empty() {
@@ -77,10 +77,10 @@ pub fn parse_find_coordinator(
     match ErrorCode(resp.error_code) {
         ErrorCode::NONE => Ok(CoordinatorInfo {
             node: resp.node_id,
-            host: resp.host.clone(),
+            host: resp.host.to_string(),
             port: resp.port,
         }),
-        code => Err((code, resp.error_message.clone())),
+        code => Err((code, resp.error_message.as_deref().map(Into::into))),
     }
 }
 
@@ -104,14 +104,14 @@ pub fn offset_fetch(
     if version >= 8 {
         OffsetFetchRequest {
             groups: vec![OffsetFetchRequestGroup {
-                group_id: group.to_owned(),
-                member_id: member.filter(|_| version >= 9).map(|(m, _)| m.to_owned()),
+                group_id: group.into(),
+                member_id: member.filter(|_| version >= 9).map(|(m, _)| m.into()),
                 member_epoch: member.filter(|_| version >= 9).map_or(-1, |(_, e)| e),
                 topics: Some(
                     topics
                         .into_iter()
                         .map(|(t, p)| OffsetFetchRequestTopics {
-                            name: t.to_owned(),
+                            name: t.into(),
                             partition_indexes: p.into(),
                             ..Default::default()
                         })
@@ -124,12 +124,12 @@ pub fn offset_fetch(
         }
     } else {
         OffsetFetchRequest {
-            group_id: group.to_owned(),
+            group_id: group.into(),
             topics: Some(
                 topics
                     .into_iter()
                     .map(|(t, p)| OffsetFetchRequestTopic {
-                        name: t.to_owned(),
+                        name: t.into(),
                         partition_indexes: p.into(),
                         ..Default::default()
                     })
@@ -145,12 +145,12 @@ pub fn offset_fetch(
 /// group-level error.
 pub type FetchedOffsets = Vec<(TopicPartition, Result<Option<OffsetAndMetadata>, ErrorCode>)>;
 
-fn committed(offset: i64, epoch: i32, metadata: &Option<String>) -> Option<OffsetAndMetadata> {
+fn committed(offset: i64, epoch: i32, metadata: Option<&str>) -> Option<OffsetAndMetadata> {
     // -1: no committed offset for the partition.
     (offset >= 0).then(|| OffsetAndMetadata {
         offset,
         leader_epoch: (epoch >= 0).then_some(epoch),
-        metadata: metadata.clone().unwrap_or_default(),
+        metadata: metadata.unwrap_or_default().to_owned(),
     })
 }
 
@@ -171,7 +171,7 @@ pub fn parse_offset_fetch(resp: &OffsetFetchResponse) -> Result<FetchedOffsets, 
                         ErrorCode::NONE => Ok(committed(
                             p.committed_offset,
                             p.committed_leader_epoch,
-                            &p.metadata,
+                            p.metadata.as_deref(),
                         )),
                         code => Err(code),
                     },
@@ -193,7 +193,7 @@ pub fn parse_offset_fetch(resp: &OffsetFetchResponse) -> Result<FetchedOffsets, 
                     ErrorCode::NONE => Ok(committed(
                         p.committed_offset,
                         p.committed_leader_epoch,
-                        &p.metadata,
+                        p.metadata.as_deref(),
                     )),
                     code => Err(code),
                 },
@@ -226,19 +226,19 @@ pub fn offset_commit(
                 } else {
                     -1
                 },
-                committed_metadata: Some(o.metadata.clone()),
+                committed_metadata: Some(o.metadata.clone().into()),
                 ..Default::default()
             });
     }
     OffsetCommitRequest {
-        group_id: group.to_owned(),
+        group_id: group.into(),
         generation_id_or_member_epoch: generation,
-        member_id: member_id.to_owned(),
-        group_instance_id: instance_id.filter(|_| version >= 7).map(str::to_owned),
+        member_id: member_id.into(),
+        group_instance_id: instance_id.filter(|_| version >= 7).map(Into::into),
         topics: topics
             .into_iter()
             .map(|(t, partitions)| OffsetCommitRequestTopic {
-                name: t.to_owned(),
+                name: t.into(),
                 partitions,
                 ..Default::default()
             })

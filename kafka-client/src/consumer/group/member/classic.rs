@@ -115,10 +115,10 @@ impl GroupMember {
             let dynamic = self.cfg.group_instance_id.is_none();
             if dynamic && !self.member_id.is_empty() {
                 let req = LeaveGroupRequest {
-                    group_id: self.group_id.clone(),
-                    member_id: self.member_id.clone(),
+                    group_id: self.group_id.clone().into(),
+                    member_id: self.member_id.clone().into(),
                     members: vec![MemberIdentity {
-                        member_id: self.member_id.clone(),
+                        member_id: self.member_id.clone().into(),
                         reason: Some("the consumer is being closed".into()),
                         ..Default::default()
                     }],
@@ -183,10 +183,10 @@ impl GroupMember {
                 }
                 c.heartbeat_in_flight = true;
                 let req = HeartbeatRequest {
-                    group_id: self.group_id.clone(),
+                    group_id: self.group_id.clone().into(),
                     generation_id: self.generation,
-                    member_id: self.member_id.clone(),
-                    group_instance_id: self.cfg.group_instance_id.clone(),
+                    member_id: self.member_id.clone().into(),
+                    group_instance_id: self.cfg.group_instance_id.as_deref().map(Into::into),
                     ..Default::default()
                 };
                 Some((Pending::Heartbeat, GroupRequest::Heartbeat(req), None))
@@ -220,20 +220,20 @@ impl GroupMember {
                 }
             };
             protocols.push(JoinGroupRequestProtocol {
-                name: a.name().to_owned(),
+                name: a.name().into(),
                 metadata,
                 ..Default::default()
             });
         }
         Some(JoinGroupRequest {
-            group_id: self.group_id.clone(),
+            group_id: self.group_id.clone().into(),
             session_timeout_ms: self.cfg.session_timeout.as_millis() as i32,
             rebalance_timeout_ms: self.cfg.rebalance_timeout.as_millis() as i32,
-            member_id: self.member_id.clone(),
-            group_instance_id: self.cfg.group_instance_id.clone(),
+            member_id: self.member_id.clone().into(),
+            group_instance_id: self.cfg.group_instance_id.as_deref().map(Into::into),
             protocol_type: PROTOCOL_TYPE.into(),
             protocols,
-            reason: self.classic_rejoin_reason(),
+            reason: self.classic_rejoin_reason().map(Into::into),
             ..Default::default()
         })
     }
@@ -304,7 +304,7 @@ impl GroupMember {
             ErrorCode::MEMBER_ID_REQUIRED => {
                 // KIP-394: the coordinator hands out the member id first; join again with it
                 // at once.
-                self.member_id = r.member_id;
+                self.member_id = r.member_id.to_string();
                 let c = self.classic();
                 c.phase = Phase::NeedJoin;
                 c.next_join = now;
@@ -348,16 +348,16 @@ impl GroupMember {
                 return;
             }
         }
-        self.member_id = r.member_id.clone();
+        self.member_id = r.member_id.to_string();
         self.generation = r.generation_id;
         let leader = r.leader == r.member_id;
         info!(generation = r.generation_id, member = %r.member_id, leader, protocol = ?r.protocol_name, "joined group");
         self.events.push_back(GroupEvent::Joined {
             generation: r.generation_id,
-            member_id: r.member_id.clone(),
+            member_id: r.member_id.to_string(),
             leader,
         });
-        self.classic().protocol_name = r.protocol_name.clone();
+        self.classic().protocol_name = r.protocol_name.as_deref().map(Into::into);
         self.classic().revoked_for_join = false;
         if leader && !r.skip_assignment {
             let Some(assignor) = r.protocol_name.as_deref().and_then(AssignorKind::parse) else {
@@ -419,7 +419,7 @@ impl GroupMember {
         for (member, parts) in assignment {
             match protocol::encode_assignment(&parts, None) {
                 Ok(bytes) => out.push(SyncGroupRequestAssignment {
-                    member_id: member,
+                    member_id: member.into(),
                     assignment: bytes,
                     ..Default::default()
                 }),
@@ -435,12 +435,12 @@ impl GroupMember {
     /// Queues SyncGroup; it goes out from `poll_request` (as a pending outgoing request).
     fn send_sync(&mut self, assignments: Vec<SyncGroupRequestAssignment>) {
         let req = SyncGroupRequest {
-            group_id: self.group_id.clone(),
+            group_id: self.group_id.clone().into(),
             generation_id: self.generation,
-            member_id: self.member_id.clone(),
-            group_instance_id: self.cfg.group_instance_id.clone(),
+            member_id: self.member_id.clone().into(),
+            group_instance_id: self.cfg.group_instance_id.as_deref().map(Into::into),
             protocol_type: Some(PROTOCOL_TYPE.into()),
-            protocol_name: self.classic().protocol_name.clone(),
+            protocol_name: self.classic().protocol_name.as_deref().map(Into::into),
             assignments,
             ..Default::default()
         };

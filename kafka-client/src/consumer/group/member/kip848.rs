@@ -101,10 +101,10 @@ impl GroupMember {
                 LEAVE_EPOCH
             };
             let req = ConsumerGroupHeartbeatRequest {
-                group_id: self.group_id.clone(),
-                member_id: self.member_id.clone(),
+                group_id: self.group_id.clone().into(),
+                member_id: self.member_id.clone().into(),
                 member_epoch: epoch,
-                instance_id: self.cfg.group_instance_id.clone(),
+                instance_id: self.cfg.group_instance_id.as_deref().map(Into::into),
                 ..Default::default()
             };
             let k = self.kip848();
@@ -126,23 +126,23 @@ impl GroupMember {
         }
         let send_all = k.send_all;
         let mut req = ConsumerGroupHeartbeatRequest {
-            group_id: self.group_id.clone(),
-            member_id: self.member_id.clone(),
+            group_id: self.group_id.clone().into(),
+            member_id: self.member_id.clone().into(),
             member_epoch: self.generation.max(0),
-            instance_id: self.cfg.group_instance_id.clone(),
+            instance_id: self.cfg.group_instance_id.as_deref().map(Into::into),
             ..Default::default()
         };
         if send_all {
             req.rebalance_timeout_ms = self.cfg.rebalance_timeout.as_millis() as i32;
-            req.rack_id = self.cfg.client_rack.clone();
-            req.server_assignor = self.cfg.remote_assignor.clone();
+            req.rack_id = self.cfg.client_rack.as_deref().map(Into::into);
+            req.server_assignor = self.cfg.remote_assignor.as_deref().map(Into::into);
         }
         let topics_changed = match &self.proto {
             Proto::Consumer(k) => k.sent_topics.as_ref() != Some(&self.topics),
             Proto::Classic(_) => false,
         };
         if send_all || topics_changed {
-            req.subscribed_topic_names = Some(self.topics.clone());
+            req.subscribed_topic_names = Some(self.topics.iter().map(Into::into).collect());
             let topics = self.topics.clone();
             self.kip848().sent_topics = Some(topics);
         }
@@ -256,14 +256,14 @@ impl GroupMember {
                 // GROUP_MAX_SIZE_REACHED, INVALID_REQUEST, authorization.
                 self.fatal(ConsumerError::broker(
                     other,
-                    r.error_message,
+                    r.error_message.map(Into::into),
                     format!("consumer group heartbeat of group {}", self.group_id),
                 ));
                 return;
             }
         }
         if let Some(id) = r.member_id.filter(|m| !m.is_empty()) {
-            self.member_id = id;
+            self.member_id = id.to_string();
         }
         let new_epoch = r.member_epoch;
         if new_epoch != self.generation {

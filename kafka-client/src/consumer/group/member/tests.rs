@@ -533,8 +533,10 @@ fn kip848_join_reconcile_and_acknowledge() {
     };
     assert_eq!(req.member_epoch, 0);
     assert_eq!(
-        req.subscribed_topic_names.as_deref(),
-        Some(&["t".to_string()][..])
+        req.subscribed_topic_names
+            .as_deref()
+            .map(|ts| ts.iter().map(|t| t.as_str()).collect::<Vec<_>>()),
+        Some(vec!["t"])
     );
     assert_eq!(req.topic_partitions.as_deref().map(<[_]>::len), Some(0));
     assert_eq!(req.rebalance_timeout_ms, 300_000);
