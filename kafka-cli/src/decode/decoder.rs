@@ -12,7 +12,7 @@ use kafka_protocol::record::DecodeOptions;
 use kafka_protocol::{ApiKey, DecodeError, RequestBody, ResponseBody};
 
 use super::digest::BodyRef;
-use super::records::RecordSet;
+use super::records::{Depth, RecordSet};
 use super::topics::TopicNames;
 use super::tree::{DebugTree, Kind, NodeId};
 use crate::capture::{Frame, Timestamp};
@@ -129,6 +129,7 @@ pub struct FrameDecoder {
     error: Option<FrameError>,
     opts: DecodeOptions,
     count_only: bool,
+    batches_only: bool,
     no_typed: bool,
     typed: Option<TypedBody>,
 }
@@ -155,11 +156,18 @@ impl FrameDecoder {
     }
 
     /// Decode records but only count them (for output that shows no records: the one-line
-    /// summary, statistics). Every record is still decoded and checked. Messages with a typed
+    /// summary, statistics). Every record is still decoded and checked (unless [`set_batches_only`](Self::set_batches_only)). Messages with a typed
     /// digest (the most frequent, largest ones) are then also kept as they are instead of being
     /// turned into a tree ([`DecodedFrame::typed`]).
     pub fn set_count_records_only(&mut self, count_only: bool) {
         self.count_only = count_only;
+    }
+
+    /// With [`set_count_records_only`](Self::set_count_records_only): check record data to
+    /// the batches only ([`Depth::Batches`]: framing, header, checksum; record counts from the
+    /// v2 headers) instead of reading every record ([`Depth::Count`], the default).
+    pub fn set_batches_only(&mut self, batches_only: bool) {
+        self.batches_only = batches_only;
     }
 
     /// Builds the tree of every message even when it will not be rendered, so that the digest
@@ -377,7 +385,12 @@ impl FrameDecoder {
                 .checked_sub(base)
                 .filter(|p| p + blob.len() <= frame.bytes.len())
                 .unwrap_or(0);
-            let set = RecordSet::decode(blob, position, &self.opts, !self.count_only);
+            let depth = match (self.count_only, self.batches_only) {
+                (false, _) => Depth::Keep,
+                (true, false) => Depth::Count,
+                (true, true) => Depth::Batches,
+            };
+            let set = RecordSet::decode(blob, position, &self.opts, depth);
             if let (Some(e), None) = (&set.error, &self.error) {
                 let mut fe = FrameError::from_decode(e, 4 + position as u64);
                 fe.reason = format!("record data: {}", fe.reason);

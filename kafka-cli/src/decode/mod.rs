@@ -29,7 +29,7 @@ pub use decoder::{DecodedFrame, FrameDecoder, FrameError};
 pub use digest::{BodyRef, Digest, TopicDigest};
 pub use filter::{Filter, FilterError, Filters};
 pub use json::{write_batch, write_record_set, JsonWriter};
-pub use records::{DecodedBatch, RecordSet};
+pub use records::{DecodedBatch, Depth, RecordSet};
 pub use segment::{write_dump_log, SegmentError, SegmentReader};
 pub use stats::{ApiCounts, Stats};
 pub use summary::SummaryWriter;

@@ -7,6 +7,24 @@ use kafka_protocol::record::{
 };
 use kafka_protocol::DecodeError;
 
+/// How deeply record data is decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Depth {
+    /// Every batch decompressed, every record read and kept (`-v`, `--json`, log segments).
+    #[default]
+    Keep,
+    /// Every batch decompressed and every record read and checked as for `Keep`, but only
+    /// counted (`--check-records` with the summary or `--stats`).
+    Count,
+    /// Batches only: framing, header and checksum (for magic 2 the CRC32C covers the records
+    /// as stored, compressed or not), the record count taken from the v2 header's
+    /// `recordsCount`. Magic 0/1 entries and v2 control batches are still read in full (`Count`):
+    /// a legacy wrapper has no count but its inner messages, and control records are tiny. The
+    /// default of the summary and `--stats`, which show no record: like tshark's one-line
+    /// mode, which reads no record either, but checksums still catch damaged data.
+    Batches,
+}
+
 /// One batch with all of its records.
 #[derive(Debug, Clone)]
 pub struct DecodedBatch {
@@ -25,18 +43,21 @@ pub struct DecodedBatch {
 }
 
 impl DecodedBatch {
-    /// Decodes every record of `batch`. On a failure, the records before it are kept and the
-    /// error is returned beside them, its offset relative to the batch start (for compressed
-    /// batches, the batch start: offsets inside decompressed data do not map to the input).
+    /// Decodes the records of `batch` to `depth`. On a failure, the records before it are kept
+    /// and the error is returned beside them, its offset relative to the batch start (for
+    /// compressed batches, the batch start: offsets inside decompressed data do not map to the
+    /// input).
     ///
-    /// With `keep` off every record is still decoded and checked, but only counted: the one-line
-    /// summary and the statistics need no more, and not keeping them saves allocations.
+    /// With [`Depth::Count`] every record is still decoded and checked, but only counted: the
+    /// one-line summary and the statistics need no more, and not keeping them saves
+    /// allocations; [`Depth::Batches`] does not read the records of v2 data batches at all.
     pub fn decode(
         batch: Batch,
         position: u64,
         opts: &DecodeOptions,
-        keep: bool,
+        depth: Depth,
     ) -> (Self, Option<DecodeError>) {
+        let keep = depth == Depth::Keep;
         let mut out = DecodedBatch {
             position,
             records: Vec::new(),
@@ -44,6 +65,13 @@ impl DecodedBatch {
             count: 0,
             batch,
         };
+        if let (Depth::Batches, Batch::V2(b)) = (depth, &out.batch) {
+            if !b.is_control() {
+                // Checked by `BatchIter` when it produced the batch: non-negative.
+                out.count = b.records_count as usize;
+                return (out, None);
+            }
+        }
         let compressed = out.batch.compression() != Compression::None;
         let at = |e: DecodeError| {
             if compressed {
@@ -113,9 +141,9 @@ pub struct RecordSet {
 }
 
 impl RecordSet {
-    /// Decodes every batch and record of `data`, found at `position` in its frame; keeps the
-    /// records when `keep` (see [`DecodedBatch::decode`]).
-    pub fn decode(data: Bytes, position: usize, opts: &DecodeOptions, keep: bool) -> Self {
+    /// Decodes every batch of `data`, found at `position` in its frame, and its records to
+    /// `depth` (see [`DecodedBatch::decode`]).
+    pub fn decode(data: Bytes, position: usize, opts: &DecodeOptions, depth: Depth) -> Self {
         let mut set = RecordSet {
             position,
             size: data.len(),
@@ -127,7 +155,7 @@ impl RecordSet {
             match it.next() {
                 None => break,
                 Some(Ok(batch)) => {
-                    let (b, error) = DecodedBatch::decode(batch, start, opts, keep);
+                    let (b, error) = DecodedBatch::decode(batch, start, opts, depth);
                     set.batches.push(b);
                     if let Some(e) = error {
                         set.error = Some(e.shifted(start as usize));
@@ -189,8 +217,12 @@ mod tests {
             let data = blob(c);
             let mut two = BytesMut::from(&data[..]);
             two.extend_from_slice(&data);
-            let set = RecordSet::decode(two.freeze(), 7, &DecodeOptions::default(), true);
-            let counted = RecordSet::decode(set_data(&data), 7, &DecodeOptions::default(), false);
+            let set = RecordSet::decode(two.freeze(), 7, &DecodeOptions::default(), Depth::Keep);
+            let opts = DecodeOptions::default();
+            let counted = RecordSet::decode(set_data(&data), 7, &opts, Depth::Count);
+            let batches = RecordSet::decode(set_data(&data), 7, &opts, Depth::Batches);
+            assert_eq!(batches.record_count(), 4);
+            assert!(batches.error.is_none());
             assert_eq!(counted.record_count(), 4);
             assert!(counted.batches.iter().all(|b| b.records.is_empty()));
             assert!(set.error.is_none(), "{c:?}: {:?}", set.error);
@@ -220,8 +252,8 @@ mod tests {
             let bad = bad.freeze();
             // Checksums off so that the records themselves are reached.
             let opts = DecodeOptions::without_crc();
-            let kept = RecordSet::decode(bad.clone(), 0, &opts, true);
-            let counted = RecordSet::decode(bad, 0, &opts, false);
+            let kept = RecordSet::decode(bad.clone(), 0, &opts, Depth::Keep);
+            let counted = RecordSet::decode(bad, 0, &opts, Depth::Count);
             // Without checksums, snappy, lz4 and zstd may inflate a flipped byte to other
             // records that decode.
             assert!(
@@ -234,11 +266,31 @@ mod tests {
     }
 
     #[test]
+    fn batches_depth_reports_damage_the_checksum_covers() {
+        // Depth::Batches reads no record, but a byte changed anywhere the CRC32C covers
+        // (attributes to the end: every record, compressed or not) is still an error, as in
+        // the full decode; the record count comes from the header.
+        for c in Compression::ALL {
+            let data = blob(c);
+            for at in [21, 57, 61, data.len() - 1] {
+                let mut bad = BytesMut::from(&data[..]);
+                bad[at] ^= 0x01;
+                let bad = bad.freeze();
+                let opts = DecodeOptions::default();
+                let kept = RecordSet::decode(bad.clone(), 0, &opts, Depth::Keep);
+                let batches = RecordSet::decode(bad, 0, &opts, Depth::Batches);
+                assert!(batches.error.is_some(), "{c:?} byte {at}");
+                assert_eq!(kept.error, batches.error, "{c:?} byte {at}");
+            }
+        }
+    }
+
+    #[test]
     fn truncated_tail_is_not_an_error() {
         let data = blob(Compression::None);
         let mut two = BytesMut::from(&data[..]);
         two.extend_from_slice(&data[..data.len() - 3]);
-        let set = RecordSet::decode(two.freeze(), 0, &DecodeOptions::default(), true);
+        let set = RecordSet::decode(two.freeze(), 0, &DecodeOptions::default(), Depth::Keep);
         assert!(set.error.is_none());
         assert_eq!(set.batches.len(), 1);
         assert_eq!(set.truncated.unwrap().position, data.len());
@@ -251,7 +303,7 @@ mod tests {
         two.extend_from_slice(&data);
         let last = two.len() - 1;
         two[last] ^= 0xff;
-        let set = RecordSet::decode(two.freeze(), 0, &DecodeOptions::default(), true);
+        let set = RecordSet::decode(two.freeze(), 0, &DecodeOptions::default(), Depth::Keep);
         let e = set.error.expect("crc mismatch");
         assert_eq!(set.batches.len(), 1);
         assert!(e.offset() >= data.len(), "{e}");

@@ -8,7 +8,7 @@ use bytes::Bytes;
 use kafka_protocol::record::{Batch, DecodeOptions, LegacyBatch, RecordBatch};
 use kafka_protocol::DecodeError;
 
-use super::records::DecodedBatch;
+use super::records::{DecodedBatch, Depth};
 use super::text::write_text_bytes;
 
 /// `baseOffset: int64, batchLength: int32` in front of every batch.
@@ -135,7 +135,7 @@ impl<R: Read> SegmentReader<R> {
             error,
             partial: None,
         })?;
-        match DecodedBatch::decode(batch, position, &self.opts, true) {
+        match DecodedBatch::decode(batch, position, &self.opts, Depth::Keep) {
             (b, None) => Ok(Some(b)),
             (partial, Some(error)) => Err(SegmentError::Batch {
                 position,

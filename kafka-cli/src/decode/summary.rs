@@ -16,9 +16,10 @@ use super::digest::Digest;
 use super::verbose::TreeWriter;
 use crate::capture::Timestamp;
 
-/// Appends `n` in decimal, right-aligned in `width` columns filled with `pad`.
-fn write_dec(w: &mut Vec<u8>, mut n: u128, width: usize, pad: u8) {
-    let mut digits = [0u8; 40];
+/// Appends `n` in decimal, right-aligned in `width` columns filled with `pad`. (`u64`: the
+/// `u128` this took before made every digit a call to the 128-bit division routine.)
+fn write_dec(w: &mut Vec<u8>, mut n: u64, width: usize, pad: u8) {
+    let mut digits = [0u8; 20];
     let mut i = digits.len();
     loop {
         i -= 1;
@@ -33,12 +34,22 @@ fn write_dec(w: &mut Vec<u8>, mut n: u128, width: usize, pad: u8) {
     w.extend_from_slice(&digits[i..]);
 }
 
+/// [`write_dec`] for the seconds column, which a capture's timestamps could push past `u64`.
+fn write_dec_wide(w: &mut Vec<u8>, n: u128, width: usize, pad: u8) {
+    match u64::try_from(n) {
+        Ok(n) => write_dec(w, n, width, pad),
+        // Writing to a Vec cannot fail.
+        Err(_) if pad == b'0' => drop(write!(w, "{n:0>width$}")),
+        Err(_) => drop(write!(w, "{n:>width$}")),
+    }
+}
+
 /// Appends a signed integer in decimal.
 fn write_int(w: &mut Vec<u8>, n: i64) {
     if n < 0 {
         w.push(b'-');
     }
-    write_dec(w, u128::from(n.unsigned_abs()), 0, b' ');
+    write_dec(w, n.unsigned_abs(), 0, b' ');
 }
 
 /// Appends `addr` as its `Display` writes it (`1.2.3.4:5`, `[::1]:5`).
@@ -49,10 +60,10 @@ fn write_addr(w: &mut Vec<u8>, addr: std::net::SocketAddr) {
                 if i > 0 {
                     w.push(b'.');
                 }
-                write_dec(w, u128::from(o), 0, b' ');
+                write_dec(w, u64::from(o), 0, b' ');
             }
             w.push(b':');
-            write_dec(w, u128::from(a.port()), 0, b' ');
+            write_dec(w, u64::from(a.port()), 0, b' ');
         }
         std::net::SocketAddr::V6(a) => {
             // Writing to a Vec cannot fail.
@@ -110,14 +121,19 @@ impl SummaryWriter {
         line.clear();
         let w0 = w;
         let w = &mut line;
-        write_dec(w, u128::from(number), 5, b' ');
+        write_dec(w, number, 5, b' ');
         w.push(b' ');
         w.extend_from_slice(sign.as_bytes());
-        write_dec(w, rel.unsigned_abs() / 1_000_000_000, 4, b' ');
+        write_dec_wide(w, rel.unsigned_abs() / 1_000_000_000, 4, b' ');
         w.push(b'.');
-        write_dec(w, (rel.unsigned_abs() % 1_000_000_000) / 1000, 6, b'0');
+        write_dec(
+            w,
+            ((rel.unsigned_abs() % 1_000_000_000) / 1000) as u64,
+            6,
+            b'0',
+        );
         w.extend_from_slice(b" #");
-        write_dec(w, u128::from(fr.stream.index), 0, b' ');
+        write_dec(w, fr.stream.index, 0, b' ');
         w.push(b' ');
         write_addr(w, fr.stream.source(dir));
         w.extend_from_slice(b" -> ");
@@ -219,11 +235,19 @@ mod tests {
         let mut w = Vec::new();
         for n in [0u64, 7, 42, 99_999, 100_000, 1 << 40, u64::MAX] {
             w.clear();
-            write_dec(&mut w, n.into(), 5, b' ');
+            write_dec(&mut w, n, 5, b' ');
             assert_eq!(String::from_utf8_lossy(&w), format!("{n:>5}"));
             w.clear();
-            write_dec(&mut w, n.into(), 6, b'0');
+            write_dec(&mut w, n, 6, b'0');
             assert_eq!(String::from_utf8_lossy(&w), format!("{n:06}"));
+        }
+        for n in [0u128, 9, 12_345, u128::from(u64::MAX) + 1, u128::MAX] {
+            w.clear();
+            write_dec_wide(&mut w, n, 4, b' ');
+            assert_eq!(String::from_utf8_lossy(&w), format!("{n:>4}"));
+            w.clear();
+            write_dec_wide(&mut w, n, 30, b'0');
+            assert_eq!(String::from_utf8_lossy(&w), format!("{n:030}"));
         }
         for n in [0i64, -1, 5, i64::MIN, i64::MAX] {
             w.clear();

@@ -501,6 +501,31 @@ fn garbled_frames_are_reported_with_offsets_and_decoding_goes_on() {
         "{}",
         text(&out.stderr)
     );
+    // The summary and --stats read no record by default, but the batch checksum covers the
+    // damaged records: the same frames fail there, with and without --check-records.
+    for args in [
+        &[][..],
+        &["--check-records"],
+        &["--stats"],
+        &["--stats", "--check-records"],
+    ] {
+        let mut all = args.to_vec();
+        all.extend(["--port", "9192", "-"]);
+        let out = decode(&all, Some(&data));
+        assert_no_panic(&out);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        let stdout = text(&out.stdout);
+        if !args.contains(&"--stats") {
+            let errors = stdout.lines().filter(|l| l.contains(" ERROR: ")).count();
+            assert_eq!(errors, bad.len(), "{args:?}: {stdout}");
+            assert!(stdout.contains("checksum mismatch"), "{args:?}: {stdout}");
+        }
+    }
 
     // Garbage of every kind: never a panic.
     for junk in [
