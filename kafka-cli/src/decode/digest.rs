@@ -5,9 +5,13 @@
 //! `topic_name`, `topic_id`, `name` inside a topic struct, `partition_index`, `error_code`...), so
 //! it covers every API without per-message code. The messages that dominate captures or whose
 //! trees are the largest (ApiVersions, whose response lists every API; Metadata; Produce and
-//! Fetch; DescribeConfigs, whose response lists every config) also have a typed digest, computed
-//! from their fields, which gives the same result (checked against the tree's by the tests):
-//! summary and statistics then need no tree for them.
+//! Fetch; DescribeConfigs, whose response lists every config; ListOffsets, OffsetCommit, the
+//! group, coordinator, producer id, transaction end and SASL exchanges of every consumer and
+//! transactional producer) also have a typed digest, computed from their fields, which gives
+//! the same result (checked against the tree's by the tests, on every fixture frame and on
+//! random messages of every version): summary and statistics then need no tree for them.
+//! Building the tree (formatting with `Debug`, parsing the text back) costs a few microseconds
+//! per message, most of the summary's time on captures of many small frames.
 
 use std::io::{self, Write};
 
@@ -44,12 +48,35 @@ impl BodyRef<'_> {
                 RequestBody::ApiVersions(_)
                     | RequestBody::Metadata(_)
                     | RequestBody::Produce(_)
+                    | RequestBody::Fetch(_)
+                    | RequestBody::ListOffsets(_)
+                    | RequestBody::OffsetCommit(_)
+                    | RequestBody::FindCoordinator(_)
+                    | RequestBody::JoinGroup(_)
+                    | RequestBody::SyncGroup(_)
+                    | RequestBody::Heartbeat(_)
+                    | RequestBody::LeaveGroup(_)
+                    | RequestBody::InitProducerId(_)
+                    | RequestBody::EndTxn(_)
+                    | RequestBody::SaslHandshake(_)
+                    | RequestBody::SaslAuthenticate(_)
                     | RequestBody::DescribeConfigs(_)
             ) | BodyRef::Response(
                 ResponseBody::ApiVersions(_)
                     | ResponseBody::Metadata(_)
                     | ResponseBody::Produce(_)
                     | ResponseBody::Fetch(_)
+                    | ResponseBody::ListOffsets(_)
+                    | ResponseBody::OffsetCommit(_)
+                    | ResponseBody::FindCoordinator(_)
+                    | ResponseBody::JoinGroup(_)
+                    | ResponseBody::SyncGroup(_)
+                    | ResponseBody::Heartbeat(_)
+                    | ResponseBody::LeaveGroup(_)
+                    | ResponseBody::InitProducerId(_)
+                    | ResponseBody::EndTxn(_)
+                    | ResponseBody::SaslHandshake(_)
+                    | ResponseBody::SaslAuthenticate(_)
                     | ResponseBody::DescribeConfigs(_)
             )
         )
@@ -165,13 +192,7 @@ impl Digest {
                 self.error(m.error_code);
             }
             BodyRef::Request(RequestBody::Produce(p)) => {
-                match (&mut self.transactional_id, &p.transactional_id) {
-                    (Some(mine), Some(theirs)) => {
-                        mine.clear();
-                        mine.push_str(theirs);
-                    }
-                    (mine, theirs) => *mine = theirs.as_deref().map(String::from),
-                }
+                set_id(&mut self.transactional_id, p.transactional_id.as_deref());
                 for t in &p.topic_data {
                     if let Some(slot) = self.typed_topic(Some(&t.name), t.topic_id, names) {
                         for part in &t.partition_data {
@@ -215,7 +236,117 @@ impl Digest {
                     self.error(r.error_code);
                 }
             }
-            // ApiVersions and DescribeConfigs requests name no topic and carry no error code.
+            BodyRef::Request(RequestBody::Fetch(f)) => {
+                for t in &f.topics {
+                    if let Some(slot) = self.typed_topic(Some(&t.topic), t.topic_id, names) {
+                        for part in &t.partitions {
+                            push_partition(&mut self.topics[slot], Some(part.partition.into()));
+                        }
+                    }
+                }
+                // Partitions of a forgotten topic are a list of ints named `partitions`.
+                for t in &f.forgotten_topics_data {
+                    if let Some(slot) = self.typed_topic(Some(&t.topic), t.topic_id, names) {
+                        for p in t.partitions.iter() {
+                            push_partition(&mut self.topics[slot], Some(i64::from(*p)));
+                        }
+                    }
+                }
+            }
+            BodyRef::Request(RequestBody::ListOffsets(l)) => {
+                for t in &l.topics {
+                    if let Some(slot) = self.typed_topic(Some(&t.name), Uuid::ZERO, names) {
+                        for part in &t.partitions {
+                            push_partition(
+                                &mut self.topics[slot],
+                                Some(part.partition_index.into()),
+                            );
+                        }
+                    }
+                }
+            }
+            BodyRef::Response(ResponseBody::ListOffsets(l)) => {
+                for t in &l.topics {
+                    if let Some(slot) = self.typed_topic(Some(&t.name), Uuid::ZERO, names) {
+                        for part in &t.partitions {
+                            push_partition(
+                                &mut self.topics[slot],
+                                Some(part.partition_index.into()),
+                            );
+                        }
+                    }
+                    for part in &t.partitions {
+                        self.error(part.error_code);
+                    }
+                }
+            }
+            BodyRef::Request(RequestBody::OffsetCommit(o)) => {
+                set_id(&mut self.group_id, Some(&o.group_id));
+                for t in &o.topics {
+                    if let Some(slot) = self.typed_topic(Some(&t.name), t.topic_id, names) {
+                        for part in &t.partitions {
+                            push_partition(
+                                &mut self.topics[slot],
+                                Some(part.partition_index.into()),
+                            );
+                        }
+                    }
+                }
+            }
+            BodyRef::Response(ResponseBody::OffsetCommit(o)) => {
+                for t in &o.topics {
+                    if let Some(slot) = self.typed_topic(Some(&t.name), t.topic_id, names) {
+                        for part in &t.partitions {
+                            push_partition(
+                                &mut self.topics[slot],
+                                Some(part.partition_index.into()),
+                            );
+                        }
+                    }
+                    for part in &t.partitions {
+                        self.error(part.error_code);
+                    }
+                }
+            }
+            BodyRef::Request(RequestBody::JoinGroup(j)) => {
+                set_id(&mut self.group_id, Some(&j.group_id));
+            }
+            BodyRef::Request(RequestBody::SyncGroup(g)) => {
+                set_id(&mut self.group_id, Some(&g.group_id));
+            }
+            BodyRef::Request(RequestBody::Heartbeat(h)) => {
+                set_id(&mut self.group_id, Some(&h.group_id));
+            }
+            BodyRef::Request(RequestBody::LeaveGroup(l)) => {
+                set_id(&mut self.group_id, Some(&l.group_id));
+            }
+            BodyRef::Response(ResponseBody::LeaveGroup(l)) => {
+                self.error(l.error_code);
+                for m in &l.members {
+                    self.error(m.error_code);
+                }
+            }
+            BodyRef::Response(ResponseBody::FindCoordinator(f)) => {
+                self.error(f.error_code);
+                for c in &f.coordinators {
+                    self.error(c.error_code);
+                }
+            }
+            BodyRef::Request(RequestBody::InitProducerId(i)) => {
+                set_id(&mut self.transactional_id, i.transactional_id.as_deref());
+            }
+            BodyRef::Request(RequestBody::EndTxn(e)) => {
+                set_id(&mut self.transactional_id, Some(&e.transactional_id));
+            }
+            BodyRef::Response(ResponseBody::JoinGroup(r)) => self.error(r.error_code),
+            BodyRef::Response(ResponseBody::SyncGroup(r)) => self.error(r.error_code),
+            BodyRef::Response(ResponseBody::Heartbeat(r)) => self.error(r.error_code),
+            BodyRef::Response(ResponseBody::InitProducerId(r)) => self.error(r.error_code),
+            BodyRef::Response(ResponseBody::EndTxn(r)) => self.error(r.error_code),
+            BodyRef::Response(ResponseBody::SaslHandshake(r)) => self.error(r.error_code),
+            BodyRef::Response(ResponseBody::SaslAuthenticate(r)) => self.error(r.error_code),
+            // ApiVersions, DescribeConfigs, FindCoordinator and the SASL requests name no topic,
+            // group or transaction and carry no error code.
             _ => {}
         }
     }
@@ -410,6 +541,17 @@ fn push_partition(topic: &mut TopicDigest, idx: Option<i64>) {
     }
 }
 
+/// Sets a digest's group or transactional id, reusing its allocation.
+fn set_id(slot: &mut Option<String>, value: Option<&str>) {
+    match (slot.as_mut(), value) {
+        (Some(mine), Some(v)) => {
+            mine.clear();
+            mine.push_str(v);
+        }
+        (_, v) => *slot = v.map(String::from),
+    }
+}
+
 fn unescaped(t: &DebugTree, id: NodeId) -> String {
     let mut s = String::new();
     unescape_debug_str(t.text_of(id), &mut s);
@@ -549,6 +691,17 @@ mod tests {
             ApiKey::METADATA,
             ApiKey::PRODUCE,
             ApiKey::FETCH,
+            ApiKey::LIST_OFFSETS,
+            ApiKey::OFFSET_COMMIT,
+            ApiKey::FIND_COORDINATOR,
+            ApiKey::JOIN_GROUP,
+            ApiKey::SYNC_GROUP,
+            ApiKey::HEARTBEAT,
+            ApiKey::LEAVE_GROUP,
+            ApiKey::INIT_PRODUCER_ID,
+            ApiKey::END_TXN,
+            ApiKey::SASL_HANDSHAKE,
+            ApiKey::SASL_AUTHENTICATE,
             ApiKey::DESCRIBE_CONFIGS,
         ] {
             let info = key.info().unwrap();
