@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 
 use crate::api_key::ApiInfo;
-use crate::codec::{KafkaString, Reader};
+use crate::codec::{KafkaString, Reader, Writer};
 use crate::error::{DecodeError, DecodeErrorKind, EncodeError};
 use crate::generated::{RequestHeader, ResponseHeader};
 use crate::message::{Message, Request};
@@ -110,6 +110,31 @@ pub fn encode_request<R: Request>(
     write_framed(w, |w| {
         header.encode(w, header_version)?;
         body.encode(w, version)
+    })
+}
+
+/// As [`encode_request`], into a [`Writer`]: with a chunked writer the frame's `records`
+/// fields are referenced, not copied, and the frame goes out with one vectored write
+/// ([`Writer::io_slices`], [`Writer::into_chunks`]). The size prefix and the header are always
+/// in the first chunk, so the correlation id can still be changed with [`Writer::patch`].
+pub fn encode_request_to<R: Request>(
+    w: &mut Writer,
+    correlation_id: i32,
+    client_id: Option<&str>,
+    version: i16,
+    body: &R,
+) -> Result<(), EncodeError> {
+    let header = RequestHeader {
+        request_api_key: R::API_KEY.0,
+        request_api_version: version,
+        correlation_id,
+        client_id: client_id.map(KafkaString::from),
+        ..Default::default()
+    };
+    let header_version = R::API_KEY.request_header_version(version);
+    w.size_prefixed(|w| {
+        header.encode_to(w, header_version)?;
+        body.encode_to(w, version)
     })
 }
 

@@ -160,7 +160,7 @@ impl Harness {
         let was_closed = self.core.is_closed();
         self.core.submit(
             Submission {
-                frame,
+                frame: kafka_protocol::codec::Writer::contiguous(frame),
                 api_key,
                 version,
                 expects_response,

@@ -13,7 +13,7 @@ use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
-use kafka_protocol::codec::Reader;
+use kafka_protocol::codec::{Reader, Writer};
 use kafka_protocol::frame::{self, FrameDecoder};
 use kafka_protocol::generated::{ApiVersionsRequest, ApiVersionsResponse, ResponseHeader};
 use kafka_protocol::{ApiKey, ErrorCode, Message};
@@ -35,11 +35,54 @@ pub struct ResponseFrame {
     pub body: Bytes,
 }
 
+/// A frame to write: its chunks in order, for one vectored write. A Produce request's records
+/// are chunks of their own, the producer's buffers referenced rather than copied.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OutFrame(Vec<Bytes>);
+
+impl OutFrame {
+    /// The chunks, in order.
+    pub fn chunks(&self) -> &[Bytes] {
+        &self.0
+    }
+
+    /// The chunks, in order.
+    pub fn into_chunks(self) -> Vec<Bytes> {
+        self.0
+    }
+
+    /// Bytes over all chunks.
+    pub fn len(&self) -> usize {
+        self.0.iter().map(Bytes::len).sum()
+    }
+
+    /// True when there is nothing to write.
+    pub fn is_empty(&self) -> bool {
+        self.0.iter().all(Bytes::is_empty)
+    }
+
+    /// A copy of the frame as one buffer (tests and diagnostics; the driver writes the chunks).
+    pub fn to_bytes(&self) -> Bytes {
+        match &self.0[..] {
+            [one] => one.clone(),
+            chunks => chunks.concat().into(),
+        }
+    }
+}
+
+impl From<Bytes> for OutFrame {
+    fn from(b: Bytes) -> Self {
+        Self(vec![b])
+    }
+}
+
 /// A request to send, already encoded.
 #[derive(Debug)]
 pub struct Submission {
-    /// The whole frame, size prefix included.
-    pub frame: BytesMut,
+    /// The whole frame, size prefix included: contiguous, or chunked
+    /// ([`kafka_protocol::frame::encode_request_to`] into [`Writer::chunked`]) so that its
+    /// records are written from the caller's buffers without a copy.
+    pub frame: Writer,
     /// Its API key.
     pub api_key: ApiKey,
     /// Its version.
@@ -80,7 +123,7 @@ struct InFlight<T> {
 }
 
 struct Queued<T> {
-    frame: Bytes,
+    frame: OutFrame,
     correlation_id: i32,
     expects_response: bool,
     inflight: Option<InFlight<T>>,
@@ -210,7 +253,9 @@ impl<T> ConnectionCore<T> {
             ));
             return;
         }
-        if frame.len() < CORRELATION_OFFSET + 4 {
+        let id = self.next_correlation;
+        // The size prefix and header are the first chunk of any frame the codec encodes.
+        if !frame.patch(CORRELATION_OFFSET, &id.to_be_bytes()) {
             self.events.push_back(Event::Failed(
                 token,
                 KafkaError::Protocol("request frame shorter than its header".into()),
@@ -218,10 +263,9 @@ impl<T> ConnectionCore<T> {
             return;
         }
         let id = self.take_correlation_id();
-        frame[CORRELATION_OFFSET..CORRELATION_OFFSET + 4].copy_from_slice(&id.to_be_bytes());
         self.last_activity = now;
         self.queued.push_back(Queued {
-            frame: frame.freeze(),
+            frame: OutFrame(frame.into_chunks()),
             correlation_id: id,
             expects_response,
             inflight: Some(InFlight {
@@ -253,10 +297,10 @@ impl<T> ConnectionCore<T> {
         self.hold = on;
     }
 
-    /// The next bytes to write, if any may be written now.
-    pub fn poll_transmit(&mut self, now: Instant) -> Option<Bytes> {
+    /// The next frame to write, if any may be written now.
+    pub fn poll_transmit(&mut self, now: Instant) -> Option<OutFrame> {
         if let Some(h) = self.handshake.take() {
-            return Some(h);
+            return Some(h.into());
         }
         if self.state != State::Ready {
             return None;
@@ -574,7 +618,7 @@ mod tests {
     fn ready_core(now: Instant) -> ConnectionCore<u32> {
         let mut c = ConnectionCore::new("t", Duration::from_secs(60), Duration::from_secs(5), now);
         let hs = c.poll_transmit(now).unwrap();
-        let (header, _) = frame::decode_request(&hs.slice(4..)).unwrap();
+        let (header, _) = frame::decode_request(&hs.to_bytes().slice(4..)).unwrap();
         assert_eq!(header.request_api_key, ApiKey::API_VERSIONS.0);
         let resp = response_bytes(
             header.correlation_id,
@@ -600,10 +644,54 @@ mod tests {
         }
     }
 
-    fn metadata_frame() -> BytesMut {
+    fn metadata_frame() -> Writer {
         let mut w = BytesMut::new();
         frame::encode_request(&mut w, 0, Some("t"), 12, &MetadataRequest::default()).unwrap();
-        w
+        Writer::contiguous(w)
+    }
+
+    #[test]
+    fn chunked_produce_goes_out_with_its_records_referenced() {
+        use kafka_protocol::codec::DEFAULT_MIN_REFERENCE;
+        use kafka_protocol::generated::{produce_request, ProduceRequest};
+        let now = Instant::now();
+        let mut c = ready_core(now);
+        let records = Bytes::from(vec![7u8; 16 * 1024]);
+        let req = ProduceRequest {
+            acks: -1,
+            timeout_ms: 1000,
+            topic_data: vec![produce_request::TopicProduceData {
+                name: "t".into(),
+                partition_data: vec![produce_request::PartitionProduceData {
+                    index: 0,
+                    records: Some(records.clone()),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let mut w = Writer::chunked(DEFAULT_MIN_REFERENCE);
+        frame::encode_request_to(&mut w, 0, Some("t"), 9, &req).unwrap();
+        let sub = Submission {
+            frame: w,
+            api_key: ApiKey::PRODUCE,
+            version: 9,
+            expects_response: true,
+            timeout: Duration::from_secs(1),
+        };
+        c.submit(sub, 1, now);
+        let out = c.poll_transmit(now).unwrap();
+        // Header and fields, the records by reference, the trailing fields.
+        assert_eq!(out.chunks().len(), 3);
+        assert_eq!(out.chunks()[1].as_ptr(), records.as_ptr());
+        // The same bytes as a contiguous encoding with the core's correlation id.
+        let flat = out.to_bytes();
+        let id = i32::from_be_bytes(flat[8..12].try_into().unwrap());
+        let mut expected = BytesMut::new();
+        frame::encode_request(&mut expected, id, Some("t"), 9, &req).unwrap();
+        assert_eq!(flat, expected);
+        assert_eq!(out.len(), expected.len());
     }
 
     #[test]
@@ -618,7 +706,7 @@ mod tests {
             c.poll_transmit(now).is_none(),
             "held until versions are known"
         );
-        let (h, _) = frame::decode_request(&hs.slice(4..)).unwrap();
+        let (h, _) = frame::decode_request(&hs.to_bytes().slice(4..)).unwrap();
         let resp = response_bytes(
             h.correlation_id,
             ApiKey::API_VERSIONS,
@@ -632,8 +720,8 @@ mod tests {
         assert!(matches!(c.poll_event(), Some(Event::Ready(_))));
         let a = c.poll_transmit(now).unwrap();
         let b = c.poll_transmit(now).unwrap();
-        let ida = i32::from_be_bytes(a[8..12].try_into().unwrap());
-        let idb = i32::from_be_bytes(b[8..12].try_into().unwrap());
+        let ida = i32::from_be_bytes(a.to_bytes()[8..12].try_into().unwrap());
+        let idb = i32::from_be_bytes(b.to_bytes()[8..12].try_into().unwrap());
         assert_ne!(ida, idb);
         assert_eq!(c.in_flight(), 2);
         // Answer out of order: matched by correlation id, not position.
@@ -739,7 +827,7 @@ mod tests {
         let mut c: ConnectionCore<u32> =
             ConnectionCore::new("t", Duration::from_secs(60), Duration::from_secs(5), now);
         let hs = c.poll_transmit(now).unwrap();
-        let (h, _) = frame::decode_request(&hs.slice(4..)).unwrap();
+        let (h, _) = frame::decode_request(&hs.to_bytes().slice(4..)).unwrap();
         // An older broker answers UNSUPPORTED_VERSION in v0 with its own range.
         let mut old = versions_response(12);
         old.error_code = ErrorCode::UNSUPPORTED_VERSION.0;
@@ -754,7 +842,7 @@ mod tests {
             now,
         );
         let retry = c.poll_transmit(now).unwrap();
-        let (h2, _) = frame::decode_request(&retry.slice(4..)).unwrap();
+        let (h2, _) = frame::decode_request(&retry.to_bytes().slice(4..)).unwrap();
         assert_eq!(h2.request_api_version, 2);
         c.handle_timeout(now + Duration::from_secs(5));
         assert!(matches!(

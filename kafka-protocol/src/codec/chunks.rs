@@ -221,6 +221,28 @@ impl Writer {
         Ok(())
     }
 
+    /// Overwrites `bytes` at `offset`, counted from the start of everything written, when they
+    /// lie in the first chunk (always owned: a frame's size prefix and header), and says
+    /// whether they did. A connection patches its correlation id into a request frame encoded
+    /// before the id was known this way.
+    pub fn patch(&mut self, offset: usize, bytes: &[u8]) -> bool {
+        let first = match self.done.first_mut() {
+            Some(Chunk::Owned(b)) => b,
+            Some(Chunk::Shared(_)) => return false,
+            None => &mut self.buf,
+        };
+        match offset
+            .checked_add(bytes.len())
+            .and_then(|end| first.get_mut(offset..end))
+        {
+            Some(target) => {
+                target.copy_from_slice(bytes);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Writes a `records` field's bytes (the length prefix is already written): referenced
     /// when this writer is chunked and they are long enough, else copied.
     #[inline]
@@ -324,6 +346,28 @@ mod tests {
             assert_eq!(slices[3].as_ptr(), big.as_ptr());
             assert_eq!(chunked.into_contiguous(), flat);
         }
+    }
+
+    #[test]
+    fn patch_writes_into_the_first_chunk_only() {
+        let big = Bytes::from(vec![5u8; 2048]);
+        let mut w = Writer::chunked(1024);
+        w.put_i32(0);
+        w.put_i32(0);
+        put_records(&mut w, &big, true).unwrap();
+        w.put_u8(9);
+        assert!(w.patch(4, &7i32.to_be_bytes()));
+        // The first chunk is the two integers and the records length (2 bytes).
+        assert!(!w.patch(9, &[1, 2]), "crosses into the referenced records");
+        assert!(!w.patch(usize::MAX, &[1]));
+        let bytes = w.to_bytes();
+        assert_eq!(&bytes[..8], &[0, 0, 0, 0, 0, 0, 0, 7]);
+        assert_eq!(bytes.len(), 8 + 2 + 2048 + 1);
+        let mut flat = Writer::new();
+        flat.put_i32(1);
+        assert!(flat.patch(0, &[0xff]));
+        assert!(!flat.patch(3, &[0, 0]));
+        assert_eq!(&flat.to_bytes()[..], &[0xff, 0, 0, 1]);
     }
 
     #[test]

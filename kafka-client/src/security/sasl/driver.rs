@@ -62,7 +62,7 @@ impl Link {
         frame::encode_request(&mut buf, 0, Some(&self.client_id), version, req)?;
         let (reply, rx) = oneshot::channel();
         self.command(Command::Request {
-            frame: buf,
+            frame: kafka_protocol::codec::Writer::contiguous(buf),
             api_key: R::API_KEY,
             version,
             expects_response: true,
@@ -265,7 +265,7 @@ mod tests {
         let mut w = BytesMut::new();
         frame::encode_request(&mut w, 0, Some("t"), 12, &MetadataRequest::default()).unwrap();
         Submission {
-            frame: w,
+            frame: kafka_protocol::codec::Writer::contiguous(w),
             api_key: key,
             version: 12,
             expects_response: true,
@@ -281,7 +281,7 @@ mod tests {
             ConnectionCore::new("t", Duration::from_secs(60), Duration::from_secs(5), now);
         // Skip the handshake by answering it.
         let hs = c.poll_transmit(now).unwrap();
-        let (h, _) = frame::decode_request(&hs.slice(4..)).unwrap();
+        let (h, _) = frame::decode_request(&hs.to_bytes().slice(4..)).unwrap();
         let mut resp = BytesMut::new();
         frame::encode_response_body(
             &mut resp,
@@ -301,7 +301,7 @@ mod tests {
         c.submit(sub(ApiKey::METADATA), 2, now);
         c.submit_exclusive(sub(ApiKey::SASL_HANDSHAKE), 3, now);
         let ids: Vec<i32> = std::iter::from_fn(|| c.poll_transmit(now))
-            .map(|f| i32::from_be_bytes(f[8..12].try_into().unwrap()))
+            .map(|f| i32::from_be_bytes(f.to_bytes()[8..12].try_into().unwrap()))
             .collect();
         // Request 1 was queued before the hold but is held too (only exclusive ones pass).
         assert_eq!(ids.len(), 1, "{ids:?}");
