@@ -67,6 +67,9 @@ const PRODUCER_ID_OFFSET: usize = 43;
 const PRODUCER_EPOCH_OFFSET: usize = 51;
 const BASE_SEQUENCE_OFFSET: usize = 53;
 
+/// The most a new batch reserves up front; larger `batch.size` settings grow as they fill.
+const MAX_RESERVE: usize = 1 << 20;
+
 /// A batch of records for one partition.
 #[derive(Debug)]
 pub struct ProducerBatch<T> {
@@ -104,7 +107,11 @@ impl<T> ProducerBatch<T> {
         now: Instant,
     ) -> Self {
         let mut builder = RecordBatchBuilder::new(compression);
-        builder.set_max_batch_size(max_size);
+        // The whole batch.size at once (as Java's producer takes a batch.size buffer from its
+        // pool): growing by doubling copied about as many bytes again as the records' own.
+        builder
+            .set_max_batch_size(max_size)
+            .reserve(max_size.min(MAX_RESERVE));
         Self {
             id,
             tp,

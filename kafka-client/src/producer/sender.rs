@@ -76,6 +76,10 @@ pub(crate) struct Shared {
     /// read per record.
     clock_ms: i64,
     clock_at: Instant,
+    /// The timestamp `clock_at` and `clock_ms` give up to `tick_end` (the next whole
+    /// millisecond after `clock_at`): until then a record's timestamp costs a comparison.
+    tick_ms: i64,
+    tick_end: Instant,
 }
 
 /// What [`Shared::try_append_now`] did.
@@ -113,7 +117,30 @@ impl Shared {
             closing: false,
             clock_ms: now_ms(),
             clock_at: Instant::now(),
+            tick_ms: 0,
+            // In the past: the first record computes its timestamp.
+            tick_end: Instant::now(),
         }
+    }
+
+    /// The create time of a record appended at `now`: the wall clock at the last anchor plus
+    /// the monotonic time since, in whole milliseconds.
+    fn timestamp(&mut self, now: Instant) -> i64 {
+        if now < self.tick_end {
+            return self.tick_ms;
+        }
+        let since = now.saturating_duration_since(self.clock_at);
+        if since >= CLOCK_REANCHOR {
+            self.clock_ms = now_ms();
+            self.clock_at = now;
+            self.tick_ms = self.clock_ms;
+            self.tick_end = now + Duration::from_millis(1);
+        } else {
+            let ms = since.as_millis() as u64;
+            self.tick_ms = self.clock_ms + ms as i64;
+            self.tick_end = self.clock_at + Duration::from_millis(ms + 1);
+        }
+        self.tick_ms
     }
 
     /// Remembers `topic`, looked up by `name` at cluster `generation`, for the fast path.
@@ -221,16 +248,7 @@ impl Shared {
         };
         let ts = match record.timestamp {
             Some(ts) => ts,
-            None => {
-                let since = now.saturating_duration_since(self.clock_at);
-                if since >= CLOCK_REANCHOR {
-                    self.clock_ms = now_ms();
-                    self.clock_at = now;
-                    self.clock_ms
-                } else {
-                    self.clock_ms + since.as_millis() as i64
-                }
-            }
+            None => self.timestamp(now),
         };
         let size = token.memory;
         let mark = self.acc.flush_mark();
@@ -275,8 +293,9 @@ pub(crate) struct Sender {
     config: ProducerConfig,
     shared: Arc<Mutex<Shared>>,
     wake: Arc<Wake>,
-    /// Finished records, notified after the shared lock is released.
-    done: Vec<Completion<Token>>,
+    /// Finished records, notified after the shared lock is released: one `Vec` per batch,
+    /// kept as it came rather than copied into one (each element is ~100 bytes, per record).
+    done: Vec<Vec<Completion<Token>>>,
     memory: Arc<Semaphore>,
     conns: HashMap<i32, Arc<BrokerConnection>>,
     connecting: HashSet<i32>,
@@ -443,7 +462,7 @@ impl Sender {
                         // Not retriable (e.g. not authorized): nothing can be sent.
                         warn!(error = %e, "InitProducerId failed");
                         let done = lock(&self.shared).acc.abort_waiting(&e);
-                        self.done.extend(done);
+                        self.done.push(done);
                     }
                 }
             }
@@ -468,7 +487,7 @@ impl Sender {
             Ok(None) => {
                 // acks=0: written, nothing more is known.
                 for (id, _) in batches {
-                    done.extend(sh.acc.handle_outcome(id, Ok(PartitionOutcome::ok(-1)), now));
+                    done.push(sh.acc.handle_outcome(id, Ok(PartitionOutcome::ok(-1)), now));
                 }
             }
             Ok(Some(resp)) => {
@@ -495,7 +514,7 @@ impl Sender {
                         }
                         None => Err(KafkaError::Protocol(format!("no answer for {tp}"))),
                     };
-                    done.extend(sh.acc.handle_outcome(id, outcome, now));
+                    done.push(sh.acc.handle_outcome(id, outcome, now));
                 }
             }
             Err(e) => {
@@ -508,17 +527,17 @@ impl Sender {
                     self.client.invalidate_metadata();
                 }
                 for (id, _) in batches {
-                    done.extend(sh.acc.handle_outcome(id, Err(e.clone()), now));
+                    done.push(sh.acc.handle_outcome(id, Err(e.clone()), now));
                 }
             }
         }
     }
 
-    fn finish(&mut self, done: Vec<Completion<Token>>) {
+    fn finish(&mut self, done: Vec<Vec<Completion<Token>>>) {
         // Memory goes back once per call, not per record: each `add_permits` takes the
         // semaphore's waiter lock.
         let mut freed = 0usize;
-        for (token, r) in done {
+        for (token, r) in done.into_iter().flatten() {
             freed += token.memory as usize;
             notify(token.notify, r);
         }
@@ -534,7 +553,7 @@ impl Sender {
         let shared = self.shared.clone();
         let mut sh = lock(&shared);
         let expired = sh.acc.expire(now);
-        self.done.extend(expired);
+        self.done.push(expired);
 
         match sh.acc.producer_id_need() {
             ProducerIdNeed::None => {}
@@ -626,7 +645,7 @@ impl Sender {
             }
             if Instant::now() >= *deadline {
                 let done = sh.acc.abort_waiting(&KafkaError::Closed);
-                self.done.extend(done);
+                self.done.push(done);
                 if sh.acc.in_flight() == 0 {
                     return true;
                 }
@@ -650,7 +669,7 @@ impl Sender {
                 let now = Instant::now();
                 for b in &req.batches {
                     let done = sh.acc.handle_outcome(b.id, Err(e.clone()), now);
-                    self.done.extend(done);
+                    self.done.push(done);
                 }
                 return;
             }
@@ -827,4 +846,29 @@ pub(crate) fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_are_whole_milliseconds_since_the_anchor_until_it_is_renewed() {
+        let mut sh = Shared::new(&ProducerConfig::new("127.0.0.1:1"));
+        let (t0, base) = (sh.clock_at, sh.clock_ms);
+        let at = |us| t0 + Duration::from_micros(us);
+        assert_eq!(sh.timestamp(at(0)), base);
+        assert_eq!(sh.timestamp(at(999)), base);
+        assert_eq!(sh.timestamp(at(1_000)), base + 1);
+        assert_eq!(sh.timestamp(at(3_500)), base + 3);
+        assert_eq!(sh.timestamp(at(3_999)), base + 3);
+        assert_eq!(sh.timestamp(at(4_000)), base + 4);
+        // Past CLOCK_REANCHOR the wall clock is read again.
+        let before = now_ms();
+        let ts = sh.timestamp(at(5_000));
+        assert!(before <= ts && ts <= now_ms(), "{before} {ts}");
+        assert_eq!(sh.clock_at, at(5_000));
+        assert_eq!(sh.timestamp(at(5_999)), ts);
+        assert_eq!(sh.timestamp(at(6_000)), ts + 1);
+    }
 }

@@ -222,6 +222,14 @@ impl RecordBatchBuilder {
         self
     }
 
+    /// Makes room for `additional` more bytes of records, so that a batch filled up to a
+    /// known size (a producer's `batch.size`) is written without regrowing and copying its
+    /// buffer as it fills.
+    pub fn reserve(&mut self, additional: usize) -> &mut Self {
+        self.buf.reserve(additional);
+        self
+    }
+
     /// Records appended to the current batch.
     pub fn len(&self) -> usize {
         self.count as usize
