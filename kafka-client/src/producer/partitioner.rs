@@ -3,6 +3,7 @@
 
 use super::fast_hash::FastMap;
 use std::fmt::Debug;
+use std::sync::Arc;
 
 use super::murmur2::partition_for_key;
 use crate::metadata::TopicInfo;
@@ -29,11 +30,11 @@ pub fn keyed_partition(topic: &TopicInfo, key: &[u8]) -> i32 {
 #[derive(Debug, Default)]
 pub struct StickyPartitioner {
     batch_size: usize,
-    topics: FastMap<String, Sticky>,
+    topics: FastMap<Arc<str>, Sticky>,
     /// The topic of the previous call with its state, kept out of `topics` while here: a
-    /// producer mostly sends to one topic, and comparing the name costs less than hashing it
-    /// (twice per record: `partition` and `on_append`).
-    hot: Option<(String, Sticky)>,
+    /// producer mostly sends to one topic, and comparing the name (by pointer, when the caller
+    /// passes the same `Arc` each time) costs less than hashing it, twice per record.
+    hot: Option<(Arc<str>, Sticky)>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -52,9 +53,13 @@ impl StickyPartitioner {
         }
     }
 
-    /// The state of topic `name`, made the hot one.
-    fn state(&mut self, name: &str) -> Option<&mut Sticky> {
-        if self.hot.as_ref().is_some_and(|(n, _)| n == name) {
+    /// The state of topic `name` (`shared`: the same name as an `Arc`), made the hot one.
+    fn state(&mut self, name: &str, shared: Option<&Arc<str>>) -> Option<&mut Sticky> {
+        if self
+            .hot
+            .as_ref()
+            .is_some_and(|(n, _)| shared.is_some_and(|a| Arc::ptr_eq(a, n)) || **n == *name)
+        {
             return self.hot.as_mut().map(|(_, s)| s);
         }
         let entry = self.topics.remove_entry(name)?;
@@ -66,7 +71,13 @@ impl StickyPartitioner {
 
     /// The current sticky partition of `topic`, choosing one if there is none.
     pub fn partition(&mut self, topic: &TopicInfo) -> i32 {
-        if let Some(s) = self.state(&topic.name) {
+        self.partition_of(topic, None)
+    }
+
+    /// [`partition`](Self::partition), with the topic's name as an `Arc` that the caller
+    /// passes every time (the producer's own copy of it).
+    pub(crate) fn partition_of(&mut self, topic: &TopicInfo, name: Option<&Arc<str>>) -> i32 {
+        if let Some(s) = self.state(&topic.name, name) {
             if (s.partition as usize) < topic.partitions.len() {
                 return s.partition;
             }
@@ -76,10 +87,13 @@ impl StickyPartitioner {
             partition: p,
             produced: 0,
         };
-        match self.state(&topic.name) {
+        match self.state(&topic.name, name) {
             Some(s) => *s = fresh,
             None => {
-                if let Some((n, s)) = self.hot.replace((topic.name.clone(), fresh)) {
+                let key = name
+                    .cloned()
+                    .unwrap_or_else(|| Arc::from(topic.name.as_str()));
+                if let Some((n, s)) = self.hot.replace((key, fresh)) {
                     self.topics.insert(n, s);
                 }
             }
@@ -89,8 +103,20 @@ impl StickyPartitioner {
 
     /// Records `bytes` appended to `partition` of `topic`; moves on after `batch.size`.
     pub fn on_append(&mut self, topic: &TopicInfo, partition: i32, bytes: usize) {
+        self.on_append_of(topic, None, partition, bytes);
+    }
+
+    /// [`on_append`](Self::on_append), with the name as for
+    /// [`partition_of`](Self::partition_of).
+    pub(crate) fn on_append_of(
+        &mut self,
+        topic: &TopicInfo,
+        name: Option<&Arc<str>>,
+        partition: i32,
+        bytes: usize,
+    ) {
         let batch_size = self.batch_size;
-        let Some(s) = self.state(&topic.name) else {
+        let Some(s) = self.state(&topic.name, name) else {
             return;
         };
         if s.partition != partition {

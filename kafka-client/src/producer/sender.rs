@@ -98,6 +98,7 @@ const CLOCK_REANCHOR: Duration = Duration::from_millis(5);
 
 impl Shared {
     pub(crate) fn new(config: &ProducerConfig) -> Self {
+        let now = Instant::now();
         Self {
             acc: Accumulator::new(AccumulatorConfig {
                 batch_size: config.batch_size,
@@ -116,10 +117,10 @@ impl Shared {
             sent_topic: None,
             closing: false,
             clock_ms: now_ms(),
-            clock_at: Instant::now(),
+            clock_at: now,
             tick_ms: 0,
-            // In the past: the first record computes its timestamp.
-            tick_end: Instant::now(),
+            // No later than any record's `now`: the first record computes its timestamp.
+            tick_end: now,
         }
     }
 
@@ -226,7 +227,6 @@ impl Shared {
         if self.closing {
             return Err((KafkaError::Closed, token.memory));
         }
-        let partition = partition.unwrap_or_else(|| self.sticky.partition(topic));
         let name: Arc<str> = match &self.last_topic {
             Some((t, name)) if Arc::ptr_eq(t, topic) => name.clone(),
             _ => {
@@ -242,6 +242,7 @@ impl Shared {
                 name
             }
         };
+        let partition = partition.unwrap_or_else(|| self.sticky.partition_of(topic, Some(&name)));
         let tp = TopicPartition {
             topic: name,
             partition,
@@ -265,7 +266,8 @@ impl Shared {
             return Err((e, size));
         }
         if record.partition.is_none() {
-            self.sticky.on_append(topic, partition, size as usize);
+            self.sticky
+                .on_append_of(topic, Some(&tp.topic), partition, size as usize);
         }
         Ok(self.acc.flush_mark() != mark)
     }
