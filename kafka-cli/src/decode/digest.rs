@@ -19,7 +19,7 @@ use kafka_protocol::codec::Uuid;
 use kafka_protocol::{ErrorCode, RequestBody, ResponseBody};
 
 use super::decoder::DecodedFrame;
-use super::text::unescape_debug_str;
+use super::text::{push_dec, push_int, unescape_debug_str};
 use super::topics::TopicNames;
 use super::tree::{DebugTree, Kind, NodeId};
 
@@ -179,11 +179,12 @@ impl Digest {
             }
             BodyRef::Response(ResponseBody::Metadata(m)) => {
                 for t in &m.topics {
-                    if let Some(slot) = self.typed_topic(t.name.as_deref(), t.topic_id, names) {
-                        for p in &t.partitions {
-                            push_partition(&mut self.topics[slot], Some(p.partition_index.into()));
-                        }
-                    }
+                    self.typed_topic_partitions(
+                        t.name.as_deref(),
+                        t.topic_id,
+                        names,
+                        t.partitions.iter().map(|p| p.partition_index),
+                    );
                     self.error(t.error_code);
                     for p in &t.partitions {
                         self.error(p.error_code);
@@ -194,20 +195,22 @@ impl Digest {
             BodyRef::Request(RequestBody::Produce(p)) => {
                 set_id(&mut self.transactional_id, p.transactional_id.as_deref());
                 for t in &p.topic_data {
-                    if let Some(slot) = self.typed_topic(Some(&t.name), t.topic_id, names) {
-                        for part in &t.partition_data {
-                            push_partition(&mut self.topics[slot], Some(part.index.into()));
-                        }
-                    }
+                    self.typed_topic_partitions(
+                        Some(&t.name),
+                        t.topic_id,
+                        names,
+                        t.partition_data.iter().map(|part| part.index),
+                    );
                 }
             }
             BodyRef::Response(ResponseBody::Produce(p)) => {
                 for t in &p.responses {
-                    if let Some(slot) = self.typed_topic(Some(&t.name), t.topic_id, names) {
-                        for part in &t.partition_responses {
-                            push_partition(&mut self.topics[slot], Some(part.index.into()));
-                        }
-                    }
+                    self.typed_topic_partitions(
+                        Some(&t.name),
+                        t.topic_id,
+                        names,
+                        t.partition_responses.iter().map(|part| part.index),
+                    );
                     for part in &t.partition_responses {
                         self.error(part.error_code);
                     }
@@ -217,14 +220,12 @@ impl Digest {
                 // The response's own error code comes before the topics.
                 self.error(f.error_code);
                 for t in &f.responses {
-                    if let Some(slot) = self.typed_topic(Some(&t.topic), t.topic_id, names) {
-                        for part in &t.partitions {
-                            push_partition(
-                                &mut self.topics[slot],
-                                Some(part.partition_index.into()),
-                            );
-                        }
-                    }
+                    self.typed_topic_partitions(
+                        Some(&t.topic),
+                        t.topic_id,
+                        names,
+                        t.partitions.iter().map(|part| part.partition_index),
+                    );
                     for part in &t.partitions {
                         self.error(part.error_code);
                     }
@@ -238,43 +239,41 @@ impl Digest {
             }
             BodyRef::Request(RequestBody::Fetch(f)) => {
                 for t in &f.topics {
-                    if let Some(slot) = self.typed_topic(Some(&t.topic), t.topic_id, names) {
-                        for part in &t.partitions {
-                            push_partition(&mut self.topics[slot], Some(part.partition.into()));
-                        }
-                    }
+                    self.typed_topic_partitions(
+                        Some(&t.topic),
+                        t.topic_id,
+                        names,
+                        t.partitions.iter().map(|part| part.partition),
+                    );
                 }
                 // Partitions of a forgotten topic are a list of ints named `partitions`.
                 for t in &f.forgotten_topics_data {
-                    if let Some(slot) = self.typed_topic(Some(&t.topic), t.topic_id, names) {
-                        for p in t.partitions.iter() {
-                            push_partition(&mut self.topics[slot], Some(i64::from(*p)));
-                        }
-                    }
+                    self.typed_topic_partitions(
+                        Some(&t.topic),
+                        t.topic_id,
+                        names,
+                        t.partitions.iter().copied(),
+                    );
                 }
             }
             BodyRef::Request(RequestBody::ListOffsets(l)) => {
                 for t in &l.topics {
-                    if let Some(slot) = self.typed_topic(Some(&t.name), Uuid::ZERO, names) {
-                        for part in &t.partitions {
-                            push_partition(
-                                &mut self.topics[slot],
-                                Some(part.partition_index.into()),
-                            );
-                        }
-                    }
+                    self.typed_topic_partitions(
+                        Some(&t.name),
+                        Uuid::ZERO,
+                        names,
+                        t.partitions.iter().map(|part| part.partition_index),
+                    );
                 }
             }
             BodyRef::Response(ResponseBody::ListOffsets(l)) => {
                 for t in &l.topics {
-                    if let Some(slot) = self.typed_topic(Some(&t.name), Uuid::ZERO, names) {
-                        for part in &t.partitions {
-                            push_partition(
-                                &mut self.topics[slot],
-                                Some(part.partition_index.into()),
-                            );
-                        }
-                    }
+                    self.typed_topic_partitions(
+                        Some(&t.name),
+                        Uuid::ZERO,
+                        names,
+                        t.partitions.iter().map(|part| part.partition_index),
+                    );
                     for part in &t.partitions {
                         self.error(part.error_code);
                     }
@@ -283,26 +282,22 @@ impl Digest {
             BodyRef::Request(RequestBody::OffsetCommit(o)) => {
                 set_id(&mut self.group_id, Some(&o.group_id));
                 for t in &o.topics {
-                    if let Some(slot) = self.typed_topic(Some(&t.name), t.topic_id, names) {
-                        for part in &t.partitions {
-                            push_partition(
-                                &mut self.topics[slot],
-                                Some(part.partition_index.into()),
-                            );
-                        }
-                    }
+                    self.typed_topic_partitions(
+                        Some(&t.name),
+                        t.topic_id,
+                        names,
+                        t.partitions.iter().map(|part| part.partition_index),
+                    );
                 }
             }
             BodyRef::Response(ResponseBody::OffsetCommit(o)) => {
                 for t in &o.topics {
-                    if let Some(slot) = self.typed_topic(Some(&t.name), t.topic_id, names) {
-                        for part in &t.partitions {
-                            push_partition(
-                                &mut self.topics[slot],
-                                Some(part.partition_index.into()),
-                            );
-                        }
-                    }
+                    self.typed_topic_partitions(
+                        Some(&t.name),
+                        t.topic_id,
+                        names,
+                        t.partitions.iter().map(|part| part.partition_index),
+                    );
                     for part in &t.partitions {
                         self.error(part.error_code);
                     }
@@ -348,6 +343,21 @@ impl Digest {
             // ApiVersions, DescribeConfigs, FindCoordinator and the SASL requests name no topic,
             // group or transaction and carry no error code.
             _ => {}
+        }
+    }
+
+    /// [`typed_topic`](Self::typed_topic) and the partition indexes under it.
+    fn typed_topic_partitions(
+        &mut self,
+        name: Option<&str>,
+        id: Uuid,
+        names: &TopicNames,
+        partitions: impl Iterator<Item = i32>,
+    ) {
+        if let Some(slot) = self.typed_topic(name, id, names) {
+            for p in partitions {
+                push_partition(&mut self.topics[slot], Some(p.into()));
+            }
         }
     }
 
@@ -466,7 +476,8 @@ impl Digest {
     }
 
     /// Writes the digest: `group=g txn=t topics=a[0,1],b records=3/1b errors=NAME(n)x2`.
-    pub fn write(&self, w: &mut impl Write) -> io::Result<()> {
+    /// Numbers without `core::fmt` (one line per frame).
+    pub fn write(&self, w: &mut Vec<u8>) -> io::Result<()> {
         let mut sep = "";
         if let Some(g) = &self.group_id {
             write!(w, "group={g:?}")?;
@@ -478,47 +489,65 @@ impl Digest {
         }
         let topics = self.topics();
         if !topics.is_empty() {
-            write!(w, "{sep}topics=")?;
+            w.extend_from_slice(sep.as_bytes());
+            w.extend_from_slice(b"topics=");
             sep = " ";
             for (i, topic) in topics.iter().take(SHOW_TOPICS).enumerate() {
                 if i > 0 {
-                    w.write_all(b",")?;
+                    w.push(b',');
                 }
-                w.write_all(topic.name.as_bytes())?;
+                w.extend_from_slice(topic.name.as_bytes());
                 if !topic.partitions.is_empty() {
-                    w.write_all(b"[")?;
+                    w.push(b'[');
                     for (j, p) in topic.partitions.iter().take(SHOW_PARTITIONS).enumerate() {
                         if j > 0 {
-                            w.write_all(b",")?;
+                            w.push(b',');
                         }
-                        write!(w, "{p}")?;
+                        push_int(w, *p);
                     }
                     if topic.partitions.len() > SHOW_PARTITIONS {
-                        write!(w, ",…+{}", topic.partitions.len() - SHOW_PARTITIONS)?;
+                        w.extend_from_slice(",…+".as_bytes());
+                        push_dec(
+                            w,
+                            (topic.partitions.len() - SHOW_PARTITIONS) as u64,
+                            0,
+                            b' ',
+                        );
                     }
-                    w.write_all(b"]")?;
+                    w.push(b']');
                 }
             }
             if topics.len() > SHOW_TOPICS {
-                write!(w, ",…+{}", topics.len() - SHOW_TOPICS)?;
+                w.extend_from_slice(",…+".as_bytes());
+                push_dec(w, (topics.len() - SHOW_TOPICS) as u64, 0, b' ');
             }
         }
         if self.batches > 0 || self.records > 0 {
-            write!(w, "{sep}records={} batches={}", self.records, self.batches)?;
+            w.extend_from_slice(sep.as_bytes());
+            w.extend_from_slice(b"records=");
+            push_dec(w, self.records as u64, 0, b' ');
+            w.extend_from_slice(b" batches=");
+            push_dec(w, self.batches as u64, 0, b' ');
             sep = " ";
         }
         if !self.errors.is_empty() {
-            write!(w, "{sep}errors=")?;
+            w.extend_from_slice(sep.as_bytes());
+            w.extend_from_slice(b"errors=");
             for (i, (code, n)) in self.errors.iter().enumerate() {
                 if i > 0 {
-                    w.write_all(b",")?;
+                    w.push(b',');
                 }
-                match ErrorCode(*code).name() {
-                    Some(name) => write!(w, "{name}({code})")?,
-                    None => write!(w, "{code}")?,
+                if let Some(name) = ErrorCode(*code).name() {
+                    w.extend_from_slice(name.as_bytes());
+                    w.push(b'(');
+                    push_int(w, (*code).into());
+                    w.push(b')');
+                } else {
+                    push_int(w, (*code).into());
                 }
                 if *n > 1 {
-                    write!(w, "x{n}")?;
+                    w.push(b'x');
+                    push_dec(w, (*n).into(), 0, b' ');
                 }
             }
         }

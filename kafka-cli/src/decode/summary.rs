@@ -13,43 +13,27 @@ use std::io::{self, Write};
 
 use super::decoder::DecodedFrame;
 use super::digest::Digest;
+use super::text::{push_dec, push_int};
 use super::verbose::TreeWriter;
 use crate::capture::Timestamp;
 
-/// Appends `n` in decimal, right-aligned in `width` columns filled with `pad`. (`u64`: the
-/// `u128` this took before made every digit a call to the 128-bit division routine.)
-fn write_dec(w: &mut Vec<u8>, mut n: u64, width: usize, pad: u8) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    let len = digits.len() - i;
-    w.resize(w.len() + width.saturating_sub(len), pad);
-    w.extend_from_slice(&digits[i..]);
-}
-
-/// [`write_dec`] for the seconds column, which a capture's timestamps could push past `u64`.
+/// [`push_dec`] for the seconds column, which a capture's timestamps could push past `u64`.
 fn write_dec_wide(w: &mut Vec<u8>, n: u128, width: usize, pad: u8) {
     match u64::try_from(n) {
-        Ok(n) => write_dec(w, n, width, pad),
+        Ok(n) => push_dec(w, n, width, pad),
         // Writing to a Vec cannot fail.
         Err(_) if pad == b'0' => drop(write!(w, "{n:0>width$}")),
         Err(_) => drop(write!(w, "{n:>width$}")),
     }
 }
 
-/// Appends a signed integer in decimal.
-fn write_int(w: &mut Vec<u8>, n: i64) {
-    if n < 0 {
-        w.push(b'-');
-    }
-    write_dec(w, n.unsigned_abs(), 0, b' ');
+/// Appends ` +{ms}.{µs:03}ms` for a latency in nanoseconds, as `core::fmt` did.
+fn push_latency(w: &mut Vec<u8>, ns: i64) {
+    w.extend_from_slice(b" +");
+    push_int(w, ns / 1_000_000);
+    w.push(b'.');
+    push_dec(w, (ns % 1_000_000).unsigned_abs() / 1000, 3, b'0');
+    w.extend_from_slice(b"ms");
 }
 
 /// Appends `addr` as its `Display` writes it (`1.2.3.4:5`, `[::1]:5`).
@@ -60,10 +44,10 @@ fn write_addr(w: &mut Vec<u8>, addr: std::net::SocketAddr) {
                 if i > 0 {
                     w.push(b'.');
                 }
-                write_dec(w, u64::from(o), 0, b' ');
+                push_dec(w, u64::from(o), 0, b' ');
             }
             w.push(b':');
-            write_dec(w, u64::from(a.port()), 0, b' ');
+            push_dec(w, u64::from(a.port()), 0, b' ');
         }
         std::net::SocketAddr::V6(a) => {
             // Writing to a Vec cannot fail.
@@ -121,19 +105,19 @@ impl SummaryWriter {
         line.clear();
         let w0 = w;
         let w = &mut line;
-        write_dec(w, number, 5, b' ');
+        push_dec(w, number, 5, b' ');
         w.push(b' ');
         w.extend_from_slice(sign.as_bytes());
         write_dec_wide(w, rel.unsigned_abs() / 1_000_000_000, 4, b' ');
         w.push(b'.');
-        write_dec(
+        push_dec(
             w,
             ((rel.unsigned_abs() % 1_000_000_000) / 1000) as u64,
             6,
             b'0',
         );
         w.extend_from_slice(b" #");
-        write_dec(w, fr.stream.index, 0, b' ');
+        push_dec(w, fr.stream.index, 0, b' ');
         w.push(b' ');
         write_addr(w, fr.stream.source(dir));
         w.extend_from_slice(b" -> ");
@@ -151,24 +135,19 @@ impl SummaryWriter {
         match f.api_version {
             Some(v) => {
                 w.extend_from_slice(b" v");
-                write_int(w, v.into());
+                push_int(w, v.into());
             }
             None => w.write_all(b" v?")?,
         }
         match f.correlation_id {
             Some(c) => {
                 w.extend_from_slice(b" corr=");
-                write_int(w, c.into());
+                push_int(w, c.into());
             }
             None => w.write_all(b" corr=?")?,
         }
         if let Some(ns) = f.latency_ns {
-            write!(
-                w,
-                " +{}.{:03}ms",
-                ns / 1_000_000,
-                (ns % 1_000_000).abs() / 1000
-            )?;
+            push_latency(w, ns);
         }
         if let Some(v) = f.decoded_as {
             write!(w, " (read as v{v}, KIP-511)")?;
@@ -235,10 +214,10 @@ mod tests {
         let mut w = Vec::new();
         for n in [0u64, 7, 42, 99_999, 100_000, 1 << 40, u64::MAX] {
             w.clear();
-            write_dec(&mut w, n, 5, b' ');
+            push_dec(&mut w, n, 5, b' ');
             assert_eq!(String::from_utf8_lossy(&w), format!("{n:>5}"));
             w.clear();
-            write_dec(&mut w, n, 6, b'0');
+            push_dec(&mut w, n, 6, b'0');
             assert_eq!(String::from_utf8_lossy(&w), format!("{n:06}"));
         }
         for n in [0u128, 9, 12_345, u128::from(u64::MAX) + 1, u128::MAX] {
@@ -249,9 +228,28 @@ mod tests {
             write_dec_wide(&mut w, n, 30, b'0');
             assert_eq!(String::from_utf8_lossy(&w), format!("{n:030}"));
         }
+        for ns in [
+            0i64,
+            999,
+            1_000,
+            1_234_567,
+            -1_234_567,
+            -999_999,
+            i64::MIN,
+            i64::MAX,
+        ] {
+            w.clear();
+            push_latency(&mut w, ns);
+            let expected = format!(
+                " +{}.{:03}ms",
+                ns / 1_000_000,
+                (ns % 1_000_000).abs() / 1000
+            );
+            assert_eq!(String::from_utf8_lossy(&w), expected);
+        }
         for n in [0i64, -1, 5, i64::MIN, i64::MAX] {
             w.clear();
-            write_int(&mut w, n);
+            push_int(&mut w, n);
             assert_eq!(String::from_utf8_lossy(&w), n.to_string());
         }
         for a in [
