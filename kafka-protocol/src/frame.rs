@@ -483,6 +483,50 @@ mod tests {
     }
 
     #[test]
+    fn chunked_request_frames_match_contiguous_ones_at_every_header_version() {
+        use crate::generated::{produce_request, ProduceRequest};
+        let records = Bytes::from(vec![3u8; 4096]);
+        let produce = ProduceRequest {
+            acks: 1,
+            topic_data: vec![produce_request::TopicProduceData {
+                name: "t".into(),
+                partition_data: vec![produce_request::PartitionProduceData {
+                    index: 2,
+                    records: Some(records.clone()),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        // v3 (request header v1) and v9 (header v2, flexible).
+        for version in [3, 9] {
+            let mut flat = BytesMut::new();
+            encode_request(&mut flat, 5, Some("me"), version, &produce).unwrap();
+            let mut w = Writer::chunked(1024);
+            encode_request_to(&mut w, 0, Some("me"), version, &produce).unwrap();
+            assert!(w.patch(8, &5i32.to_be_bytes()), "header in the first chunk");
+            assert_eq!(w.to_bytes(), flat, "version {version}");
+            assert!(w.chunks().any(|c| c.as_ptr() == records.as_ptr()));
+        }
+        // ControlledShutdown v0 has request header v0, which has no client id (only the
+        // default, empty, one encodes).
+        let mut flat = BytesMut::new();
+        let shutdown = crate::generated::ControlledShutdownRequest::default();
+        encode_request(&mut flat, 1, Some(""), 0, &shutdown).unwrap();
+        let mut w = Writer::chunked(1024);
+        encode_request_to(&mut w, 1, Some(""), 0, &shutdown).unwrap();
+        assert_eq!(w.to_bytes(), flat);
+        // Both refuse a client id that header v0 cannot carry.
+        let chunked = encode_request_to(&mut Writer::chunked(1024), 1, Some("me"), 0, &shutdown);
+        assert!(chunked.is_err());
+        assert_eq!(
+            chunked,
+            encode_request(&mut BytesMut::new(), 1, Some("me"), 0, &shutdown)
+        );
+    }
+
+    #[test]
     fn api_versions_response_uses_header_v0_even_when_flexible() {
         assert_eq!(ApiKey::API_VERSIONS.response_header_version(3), 0);
         assert_eq!(ApiKey::API_VERSIONS.request_header_version(3), 2);

@@ -232,8 +232,10 @@ impl<T> ConnectionCore<T> {
         self.in_flight.len()
     }
 
-    /// Queues a request frame built by [`kafka_protocol::frame::encode_request`] (with any
-    /// correlation id: the connection assigns its own and patches it in). The timeout counts
+    /// Queues a request frame built by [`kafka_protocol::frame::encode_request_to`] (chunked:
+    /// records are written from the caller's buffers) or [`kafka_protocol::frame::encode_request`]
+    /// (in a contiguous [`Writer`]), with any correlation id: the connection assigns its own and
+    /// patches it in. The timeout counts
     /// from `now`. Requests that get no response complete when sent.
     pub fn submit(&mut self, sub: Submission, token: T, now: Instant) {
         let Submission {
