@@ -271,10 +271,10 @@ async fn handshake(
 /// partitions needs about 130.
 const MAX_IO_SLICES: usize = 256;
 
-/// Writes the first chunks with one vectored write. On plain TCP that is one `writev`; a TLS
-/// stream that does not take vectors writes them one after another into the TLS writer (the
-/// default `poll_write_vectored` writes the first non-empty one), which still copies nothing
-/// before encryption.
+/// Writes the first chunks with one vectored write. On plain TCP that is one `writev`. Over TLS
+/// the vector reaches rustls whole (`tokio::io::split` and tokio-rustls both forward
+/// `poll_write_vectored`), and rustls fills each TLS record from as many chunks as fit, so small
+/// header chunks do not each become a record of their own.
 async fn write_chunks(
     writer: &mut super::transport::WriteHalf<'_>,
     out: &VecDeque<Bytes>,
