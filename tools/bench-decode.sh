@@ -266,7 +266,8 @@ bench() {
   if [ "${TSHARK_FULL:-1}" != 0 ]; then
     m=$(n_runs=1 measure tshark -r "$file" "${dissect[@]}" -V); row "tshark -V (full tree; one run)" tshark-tree "" $m
   fi
-  m=$(measure "$KAFKA_CLI" decode --quiet --port "$kports" "$file"); row "kafka-cli decode (one line per frame)" ours-line tshark-line $m
+  m=$(measure "$KAFKA_CLI" decode --quiet --port "$kports" "$file"); row "kafka-cli decode (one line per frame; batches and checksums checked)" ours-line tshark-line $m
+  m=$(measure "$KAFKA_CLI" decode --check-records --quiet --port "$kports" "$file"); row "kafka-cli decode --check-records (one line per frame; every record read)" ours-line-deep tshark-line $m
   m=$(measure "$KAFKA_CLI" decode --stats --quiet --port "$kports" "$file"); row "kafka-cli decode --stats" ours-stats tshark-fields $m
   m=$(measure "$KAFKA_CLI" decode -v --quiet --port "$kports" "$file"); row "kafka-cli decode -v (full tree)" ours-tree tshark-tree $m
   m=$(measure "$KAFKA_CLI" decode --json --quiet --port "$kports" "$file"); row "kafka-cli decode --json (full tree)" ours-json tshark-tree $m
