@@ -7,7 +7,7 @@
 //! 39692, own run dir) so that it never disturbs the single-node broker other tests share, and
 //! stops that cluster at the end.
 //!
-//! `KAFKA_RS_CLUSTER_TESTS=1 cargo test -p kafka-client --test integration cluster -- --nocapture`
+//! `KAFKA_RS_CLUSTER_TESTS=1 cargo test -p kafka-client --test integration cluster:: -- --nocapture`
 
 use std::collections::HashMap;
 use std::process::Command;

@@ -7,9 +7,9 @@
 //! the default ports and the other suites use the plain single node:
 //!
 //! ```sh
-//! KAFKA_RS_SECURITY_TESTS=1 cargo test -p kafka-client --test integration security
+//! KAFKA_RS_SECURITY_TESTS=1 cargo test -p kafka-client --test integration security::
 //! # beside a running plain broker, on ports shifted by 300 (9392..9396):
-//! KAFKA_PORT_OFFSET=300 KAFKA_RS_SECURITY_TESTS=1 cargo test -p kafka-client --test integration security
+//! KAFKA_PORT_OFFSET=300 KAFKA_RS_SECURITY_TESTS=1 cargo test -p kafka-client --test integration security::
 //! ```
 //!
 //! With no broker on those ports the suite starts `scripts/kafka up --security` itself, adding
@@ -112,13 +112,13 @@ fn env() -> Option<&'static Env> {
             text = status().1;
         }
         let mode = field(&text, "mode").unwrap_or("?");
-        if mode != "security" {
-            notice(&format!(
-                "SKIPPED: a `{mode}` broker runs on these ports. Run them when none runs, after \
-                 `scripts/kafka down`, or beside it with KAFKA_PORT_OFFSET=300"
-            ));
-            return None;
-        }
+        // KAFKA_RS_SECURITY_TESTS=1 asks for the suite: a broker of another mode on these ports
+        // must fail it, not turn every test into a silent pass.
+        assert!(
+            mode == "security",
+            "a `{mode}` broker runs on the security suite's ports. Run the suite when none runs, \
+             after `scripts/kafka down`, or beside it with KAFKA_PORT_OFFSET=300"
+        );
         let path = |name: &str| PathBuf::from(field(&text, name).expect(name));
         let logs = path("logs");
         let props =
