@@ -7,9 +7,11 @@
 //! trees are the largest (ApiVersions, whose response lists every API; Metadata; Produce and
 //! Fetch; DescribeConfigs, whose response lists every config; ListOffsets, OffsetCommit, the
 //! group, coordinator, producer id, transaction end and SASL exchanges of every consumer and
-//! transactional producer) also have a typed digest, computed from their fields, which gives
-//! the same result (checked against the tree's by the tests, on every fixture frame and on
-//! random messages of every version): summary and statistics then need no tree for them.
+//! transactional producer; OffsetFetch, AddPartitionsToTxn, WriteTxnMarkers and the admin
+//! client's CreateTopics, DescribeLogDirs and DescribeCluster) also have a typed digest,
+//! computed from their fields, which gives the same result (checked against the tree's by the
+//! tests, on every fixture frame and on random messages of every version): summary and
+//! statistics then need no tree for them.
 //! Building the tree (formatting with `Debug`, parsing the text back) costs a few microseconds
 //! per message, most of the summary's time on captures of many small frames.
 
@@ -61,6 +63,12 @@ impl BodyRef<'_> {
                     | RequestBody::SaslHandshake(_)
                     | RequestBody::SaslAuthenticate(_)
                     | RequestBody::DescribeConfigs(_)
+                    | RequestBody::AddPartitionsToTxn(_)
+                    | RequestBody::OffsetFetch(_)
+                    | RequestBody::WriteTxnMarkers(_)
+                    | RequestBody::CreateTopics(_)
+                    | RequestBody::DescribeLogDirs(_)
+                    | RequestBody::DescribeCluster(_)
             ) | BodyRef::Response(
                 ResponseBody::ApiVersions(_)
                     | ResponseBody::Metadata(_)
@@ -78,6 +86,12 @@ impl BodyRef<'_> {
                     | ResponseBody::SaslHandshake(_)
                     | ResponseBody::SaslAuthenticate(_)
                     | ResponseBody::DescribeConfigs(_)
+                    | ResponseBody::AddPartitionsToTxn(_)
+                    | ResponseBody::OffsetFetch(_)
+                    | ResponseBody::WriteTxnMarkers(_)
+                    | ResponseBody::CreateTopics(_)
+                    | ResponseBody::DescribeLogDirs(_)
+                    | ResponseBody::DescribeCluster(_)
             )
         )
     }
@@ -340,6 +354,142 @@ impl Digest {
             BodyRef::Response(ResponseBody::EndTxn(r)) => self.error(r.error_code),
             BodyRef::Response(ResponseBody::SaslHandshake(r)) => self.error(r.error_code),
             BodyRef::Response(ResponseBody::SaslAuthenticate(r)) => self.error(r.error_code),
+            BodyRef::Request(RequestBody::AddPartitionsToTxn(a)) => {
+                // The transactional ids are not top-level (v4+) or not named so (v0-v3).
+                let v4 = a.transactions.iter().flat_map(|x| &x.topics);
+                for t in v4.chain(&a.v3_and_below_topics) {
+                    self.typed_topic_partitions(
+                        Some(&t.name),
+                        Uuid::ZERO,
+                        names,
+                        t.partitions.iter().copied(),
+                    );
+                }
+            }
+            BodyRef::Response(ResponseBody::AddPartitionsToTxn(a)) => {
+                // Partition errors are `partition_error_code`: the tree does not count them.
+                self.error(a.error_code);
+                let v4 = a
+                    .results_by_transaction
+                    .iter()
+                    .flat_map(|x| &x.topic_results);
+                for t in v4.chain(&a.results_by_topic_v3_and_below) {
+                    self.typed_topic_partitions(
+                        Some(&t.name),
+                        Uuid::ZERO,
+                        names,
+                        t.results_by_partition.iter().map(|p| p.partition_index),
+                    );
+                }
+            }
+            BodyRef::Request(RequestBody::OffsetFetch(o)) => {
+                set_id(&mut self.group_id, Some(&o.group_id));
+                for t in o.topics.iter().flatten() {
+                    self.typed_topic_partitions(
+                        Some(&t.name),
+                        Uuid::ZERO,
+                        names,
+                        t.partition_indexes.iter().copied(),
+                    );
+                }
+                for t in o.groups.iter().flat_map(|g| g.topics.iter().flatten()) {
+                    self.typed_topic_partitions(
+                        Some(&t.name),
+                        t.topic_id,
+                        names,
+                        t.partition_indexes.iter().copied(),
+                    );
+                }
+            }
+            BodyRef::Response(ResponseBody::OffsetFetch(o)) => {
+                for t in &o.topics {
+                    self.typed_topic_partitions(
+                        Some(&t.name),
+                        Uuid::ZERO,
+                        names,
+                        t.partitions.iter().map(|p| p.partition_index),
+                    );
+                    for p in &t.partitions {
+                        self.error(p.error_code);
+                    }
+                }
+                self.error(o.error_code);
+                for g in &o.groups {
+                    for t in &g.topics {
+                        self.typed_topic_partitions(
+                            Some(&t.name),
+                            t.topic_id,
+                            names,
+                            t.partitions.iter().map(|p| p.partition_index),
+                        );
+                        for p in &t.partitions {
+                            self.error(p.error_code);
+                        }
+                    }
+                    self.error(g.error_code);
+                }
+            }
+            BodyRef::Request(RequestBody::WriteTxnMarkers(w)) => {
+                for t in w.markers.iter().flat_map(|m| &m.topics) {
+                    self.typed_topic_partitions(
+                        Some(&t.name),
+                        Uuid::ZERO,
+                        names,
+                        t.partition_indexes.iter().copied(),
+                    );
+                }
+            }
+            BodyRef::Response(ResponseBody::WriteTxnMarkers(w)) => {
+                for t in w.markers.iter().flat_map(|m| &m.topics) {
+                    self.typed_topic_partitions(
+                        Some(&t.name),
+                        Uuid::ZERO,
+                        names,
+                        t.partitions.iter().map(|p| p.partition_index),
+                    );
+                    for p in &t.partitions {
+                        self.error(p.error_code);
+                    }
+                }
+            }
+            BodyRef::Request(RequestBody::CreateTopics(c)) => {
+                // Replica assignments are not partition structs; configs are not topics.
+                for t in &c.topics {
+                    self.typed_topic(Some(&t.name), Uuid::ZERO, names);
+                }
+            }
+            BodyRef::Response(ResponseBody::CreateTopics(c)) => {
+                // `topic_config_error_code` is not an `error_code`.
+                for t in &c.topics {
+                    self.typed_topic(Some(&t.name), t.topic_id, names);
+                    self.error(t.error_code);
+                }
+            }
+            BodyRef::Request(RequestBody::DescribeLogDirs(d)) => {
+                for t in d.topics.iter().flatten() {
+                    self.typed_topic_partitions(
+                        Some(&t.topic),
+                        Uuid::ZERO,
+                        names,
+                        t.partitions.iter().copied(),
+                    );
+                }
+            }
+            BodyRef::Response(ResponseBody::DescribeLogDirs(d)) => {
+                self.error(d.error_code);
+                for r in &d.results {
+                    self.error(r.error_code);
+                    for t in &r.topics {
+                        self.typed_topic_partitions(
+                            Some(&t.name),
+                            Uuid::ZERO,
+                            names,
+                            t.partitions.iter().map(|p| p.partition_index),
+                        );
+                    }
+                }
+            }
+            BodyRef::Response(ResponseBody::DescribeCluster(r)) => self.error(r.error_code),
             // ApiVersions, DescribeConfigs, FindCoordinator and the SASL requests name no topic,
             // group or transaction and carry no error code.
             _ => {}
@@ -732,6 +882,12 @@ mod tests {
             ApiKey::SASL_HANDSHAKE,
             ApiKey::SASL_AUTHENTICATE,
             ApiKey::DESCRIBE_CONFIGS,
+            ApiKey::ADD_PARTITIONS_TO_TXN,
+            ApiKey::OFFSET_FETCH,
+            ApiKey::WRITE_TXN_MARKERS,
+            ApiKey::CREATE_TOPICS,
+            ApiKey::DESCRIBE_LOG_DIRS,
+            ApiKey::DESCRIBE_CLUSTER,
         ] {
             let info = key.info().unwrap();
             for version in info.lowest..=info.highest {
