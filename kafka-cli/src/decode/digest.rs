@@ -8,7 +8,8 @@
 //! Fetch; DescribeConfigs, whose response lists every config; ListOffsets, OffsetCommit, the
 //! group, coordinator, producer id, transaction end and SASL exchanges of every consumer and
 //! transactional producer; OffsetFetch, AddPartitionsToTxn, WriteTxnMarkers and the admin
-//! client's CreateTopics, DescribeLogDirs and DescribeCluster) also have a typed digest,
+//! client's CreateTopics, DescribeLogDirs, DescribeCluster, DescribeGroups, DescribeAcls,
+//! DeleteTopics and DeleteGroups; ConsumerGroupHeartbeat) also have a typed digest,
 //! computed from their fields, which gives the same result (checked against the tree's by the
 //! tests, on every fixture frame and on random messages of every version): summary and
 //! statistics then need no tree for them.
@@ -69,6 +70,11 @@ impl BodyRef<'_> {
                     | RequestBody::CreateTopics(_)
                     | RequestBody::DescribeLogDirs(_)
                     | RequestBody::DescribeCluster(_)
+                    | RequestBody::ConsumerGroupHeartbeat(_)
+                    | RequestBody::DescribeGroups(_)
+                    | RequestBody::DescribeAcls(_)
+                    | RequestBody::DeleteTopics(_)
+                    | RequestBody::DeleteGroups(_)
             ) | BodyRef::Response(
                 ResponseBody::ApiVersions(_)
                     | ResponseBody::Metadata(_)
@@ -92,6 +98,11 @@ impl BodyRef<'_> {
                     | ResponseBody::CreateTopics(_)
                     | ResponseBody::DescribeLogDirs(_)
                     | ResponseBody::DescribeCluster(_)
+                    | ResponseBody::ConsumerGroupHeartbeat(_)
+                    | ResponseBody::DescribeGroups(_)
+                    | ResponseBody::DescribeAcls(_)
+                    | ResponseBody::DeleteTopics(_)
+                    | ResponseBody::DeleteGroups(_)
             )
         )
     }
@@ -490,8 +501,63 @@ impl Digest {
                 }
             }
             BodyRef::Response(ResponseBody::DescribeCluster(r)) => self.error(r.error_code),
-            // ApiVersions, DescribeConfigs, FindCoordinator and the SASL requests name no topic,
-            // group or transaction and carry no error code.
+            BodyRef::Request(RequestBody::ConsumerGroupHeartbeat(c)) => {
+                set_id(&mut self.group_id, Some(&c.group_id));
+                // Subscribed names are a list of strings whose field ends in `topic_names`.
+                for n in c.subscribed_topic_names.iter().flatten() {
+                    self.named_topic(n);
+                }
+                // Owned partitions are named by topic id only.
+                for t in c.topic_partitions.iter().flatten() {
+                    self.typed_topic_partitions(
+                        None,
+                        t.topic_id,
+                        names,
+                        t.partitions.iter().copied(),
+                    );
+                }
+            }
+            BodyRef::Response(ResponseBody::ConsumerGroupHeartbeat(c)) => {
+                self.error(c.error_code);
+                for t in c.assignment.iter().flat_map(|a| &a.topic_partitions) {
+                    self.typed_topic_partitions(
+                        None,
+                        t.topic_id,
+                        names,
+                        t.partitions.iter().copied(),
+                    );
+                }
+            }
+            BodyRef::Response(ResponseBody::DescribeGroups(d)) => {
+                // A described group's `group_id` is not top-level.
+                for g in &d.groups {
+                    self.error(g.error_code);
+                }
+            }
+            BodyRef::Response(ResponseBody::DescribeAcls(d)) => self.error(d.error_code),
+            BodyRef::Request(RequestBody::DeleteTopics(d)) => {
+                for t in &d.topics {
+                    self.typed_topic(t.name.as_deref(), t.topic_id, names);
+                }
+                for n in &d.topic_names {
+                    self.named_topic(n);
+                }
+            }
+            BodyRef::Response(ResponseBody::DeleteTopics(d)) => {
+                for t in &d.responses {
+                    self.typed_topic(t.name.as_deref(), t.topic_id, names);
+                    self.error(t.error_code);
+                }
+            }
+            BodyRef::Response(ResponseBody::DeleteGroups(d)) => {
+                // A result's `group_id` is not top-level.
+                for r in &d.results {
+                    self.error(r.error_code);
+                }
+            }
+            // ApiVersions, DescribeConfigs, FindCoordinator, DescribeGroups, DescribeAcls,
+            // DeleteGroups and the SASL requests name no topic, group or transaction and carry
+            // no error code.
             _ => {}
         }
     }
@@ -524,6 +590,13 @@ impl Digest {
             None => return None,
         }
         Some(self.topic_slot_by_scratch())
+    }
+
+    /// A topic from a list of topic name strings: counted even when empty, as the tree's.
+    fn named_topic(&mut self, name: &str) {
+        self.scratch.clear();
+        self.scratch.push_str(name);
+        self.topic_slot_by_scratch();
     }
 
     /// Counts a non-zero error code.
@@ -888,6 +961,11 @@ mod tests {
             ApiKey::CREATE_TOPICS,
             ApiKey::DESCRIBE_LOG_DIRS,
             ApiKey::DESCRIBE_CLUSTER,
+            ApiKey::CONSUMER_GROUP_HEARTBEAT,
+            ApiKey::DESCRIBE_GROUPS,
+            ApiKey::DESCRIBE_ACLS,
+            ApiKey::DELETE_TOPICS,
+            ApiKey::DELETE_GROUPS,
         ] {
             let info = key.info().unwrap();
             for version in info.lowest..=info.highest {
