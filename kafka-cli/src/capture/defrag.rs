@@ -91,13 +91,13 @@ impl Defragmenter {
         self.clock += 1;
         let now = self.clock;
         let mut dropped = 0;
-        if now % 4096 == 0 {
+        if now.is_multiple_of(4096) {
             let before = self.table.len();
             self.table.retain(|_, p| now - p.last_seen <= EXPIRY);
             dropped += (before - self.table.len()) as u64;
         }
         let end = frag.offset.saturating_add(data.len());
-        if end > MAX_DATAGRAM || (frag.more && data.len() % 8 != 0) {
+        if end > MAX_DATAGRAM || (frag.more && !data.len().is_multiple_of(8)) {
             if self.table.remove(&key).is_some() {
                 dropped += 1;
             }

@@ -334,7 +334,7 @@ impl<R: Read> PacketSource<R> {
             };
             let block_type = read_u32(head, big_endian);
             let block_len = read_u32(&head[4..8], big_endian) as usize;
-            if block_len < 12 || block_len % 4 != 0 {
+            if block_len < 12 || !block_len.is_multiple_of(4) {
                 return Err(CaptureError::Corrupt {
                     offset: self.offset,
                     reason: "invalid pcapng block length",

@@ -285,7 +285,7 @@ impl PcapNgWriter {
     /// Any block: type, body (padded here), lengths.
     pub(crate) fn block(&mut self, block_type: u32, body: &[u8]) {
         let mut body = body.to_vec();
-        while body.len() % 4 != 0 {
+        while !body.len().is_multiple_of(4) {
             body.push(0);
         }
         let len = (12 + body.len()) as u32;

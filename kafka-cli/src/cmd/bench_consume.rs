@@ -130,7 +130,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     count += 1;
                     bytes += (r.key.as_ref().map_or(0, |k| k.len())
                         + r.value.as_ref().map_or(0, |v| v.len())) as u64;
-                    if count % 8192 == 0 {
+                    if count.is_multiple_of(8192) {
                         bar.set_position(count);
                     }
                 }

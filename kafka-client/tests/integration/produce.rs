@@ -82,7 +82,7 @@ async fn every_codec_and_acks_reads_back_in_java() {
         if let Some(prev) = last.insert((topic.to_owned(), c.partition), n) {
             assert!(n > prev, "{topic}-{}: {n} after {prev}", c.partition);
         }
-        let expect_key = if n % 3 != 0 {
+        let expect_key = if !n.is_multiple_of(3) {
             format!("key-{}", n % 17)
         } else {
             "null".into()
