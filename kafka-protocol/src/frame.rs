@@ -90,6 +90,23 @@ fn write_framed(
     Ok(())
 }
 
+/// The request header for `R` at `version`, and the header version that request version calls
+/// for; shared by the contiguous and the chunked encoders so both write the same header.
+fn request_header<R: Request>(
+    correlation_id: i32,
+    client_id: Option<&str>,
+    version: i16,
+) -> (RequestHeader, i16) {
+    let header = RequestHeader {
+        request_api_key: R::API_KEY.0,
+        request_api_version: version,
+        correlation_id,
+        client_id: client_id.map(KafkaString::from),
+        ..Default::default()
+    };
+    (header, R::API_KEY.request_header_version(version))
+}
+
 /// Encodes a whole request frame: size, header (at the version the API key and version call
 /// for), body.
 pub fn encode_request<R: Request>(
@@ -99,14 +116,7 @@ pub fn encode_request<R: Request>(
     version: i16,
     body: &R,
 ) -> Result<(), EncodeError> {
-    let header = RequestHeader {
-        request_api_key: R::API_KEY.0,
-        request_api_version: version,
-        correlation_id,
-        client_id: client_id.map(KafkaString::from),
-        ..Default::default()
-    };
-    let header_version = R::API_KEY.request_header_version(version);
+    let (header, header_version) = request_header::<R>(correlation_id, client_id, version);
     write_framed(w, |w| {
         header.encode(w, header_version)?;
         body.encode(w, version)
@@ -124,14 +134,7 @@ pub fn encode_request_to<R: Request>(
     version: i16,
     body: &R,
 ) -> Result<(), EncodeError> {
-    let header = RequestHeader {
-        request_api_key: R::API_KEY.0,
-        request_api_version: version,
-        correlation_id,
-        client_id: client_id.map(KafkaString::from),
-        ..Default::default()
-    };
-    let header_version = R::API_KEY.request_header_version(version);
+    let (header, header_version) = request_header::<R>(correlation_id, client_id, version);
     w.size_prefixed(|w| {
         header.encode_to(w, header_version)?;
         body.encode_to(w, version)
