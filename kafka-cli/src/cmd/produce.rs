@@ -108,7 +108,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 partition: args.partition,
                 key,
                 value: Some(value),
-                ..Default::default()
+                headers: Vec::new(),
+                timestamp: None,
             };
             for (k, v) in &headers {
                 rec = rec.header(k.clone(), v.clone());

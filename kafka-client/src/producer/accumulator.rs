@@ -23,7 +23,7 @@ use bytes::Bytes;
 use kafka_protocol::record::{Compression, Header};
 use kafka_protocol::ErrorCode;
 
-use super::batch::{ProducerBatch, TopicPartition};
+use super::batch::{ProducerBatch, RecordSlot, TopicPartition};
 use super::fast_hash::FastMap;
 use super::record::RecordMetadata;
 use crate::error::{KafkaError, Result};
@@ -108,6 +108,83 @@ pub struct DrainedRequest {
 
 /// A finished record: its token and result.
 pub type Completion<T> = (T, Result<RecordMetadata>);
+
+/// A finished batch: its records' tokens and the result they share. Iterating gives each
+/// record's [`Completion`], its metadata built only then: a per-record vector of results
+/// (about 100 bytes each) between the accumulator and the callbacks cost more than the
+/// callbacks' own work.
+#[derive(Debug)]
+pub struct Completed<T> {
+    /// Where the batch went.
+    pub tp: TopicPartition,
+    /// Its records, in append order.
+    pub records: Vec<RecordSlot<T>>,
+    /// The `buffer.memory` accounted to the records.
+    pub memory: usize,
+    /// The first record's offset (-1 when unknown) and the broker's append time (-1 unless
+    /// the topic uses LogAppendTime), or why the batch failed.
+    pub result: std::result::Result<(i64, i64), KafkaError>,
+}
+
+impl<T> IntoIterator for Completed<T> {
+    type Item = Completion<T>;
+    type IntoIter = CompletedRecords<T>;
+
+    fn into_iter(self) -> CompletedRecords<T> {
+        CompletedRecords {
+            records: self.records.into_iter(),
+            next_offset: match self.result {
+                Ok((base, _)) => base,
+                Err(_) => -1,
+            },
+            tp: self.tp,
+            result: self.result,
+        }
+    }
+}
+
+/// The records of a [`Completed`] batch with their results.
+#[derive(Debug)]
+pub struct CompletedRecords<T> {
+    records: std::vec::IntoIter<RecordSlot<T>>,
+    tp: TopicPartition,
+    next_offset: i64,
+    result: std::result::Result<(i64, i64), KafkaError>,
+}
+
+impl<T> Iterator for CompletedRecords<T> {
+    type Item = Completion<T>;
+
+    fn next(&mut self) -> Option<Completion<T>> {
+        let slot = self.records.next()?;
+        let r = match &self.result {
+            Ok((_, log_append_time)) => {
+                let offset = self.next_offset;
+                if offset >= 0 {
+                    self.next_offset += 1;
+                }
+                Ok(RecordMetadata {
+                    topic: Arc::clone(&self.tp.topic),
+                    partition: self.tp.partition,
+                    offset,
+                    timestamp: if *log_append_time >= 0 {
+                        *log_append_time
+                    } else {
+                        slot.timestamp
+                    },
+                })
+            }
+            Err(e) => Err(e.clone()),
+        };
+        Some((slot.token, r))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.records.size_hint()
+    }
+}
+
+impl<T> ExactSizeIterator for CompletedRecords<T> {}
 
 #[derive(Debug)]
 struct PartState<T> {
@@ -352,19 +429,17 @@ impl<T> Accumulator<T> {
         batch_id: u64,
         outcome: std::result::Result<PartitionOutcome, KafkaError>,
         now: Instant,
-    ) -> Vec<Completion<T>> {
-        let Some(mut batch) = self.in_flight.remove(&batch_id) else {
-            return Vec::new();
-        };
+    ) -> Option<Completed<T>> {
+        let mut batch = self.in_flight.remove(&batch_id)?;
         if let Some(&i) = self.index.get(&batch.tp) {
             let p = &mut self.parts[i].1;
             p.in_flight = p.in_flight.saturating_sub(1);
         }
         let error = match outcome {
-            Ok(o) if o.error_code == 0 => return self.complete_ok(batch, &o),
+            Ok(o) if o.error_code == 0 => return Some(self.complete_ok(batch, &o)),
             // KIP-98: the broker already has this batch; its offset is no longer known.
             Ok(o) if o.error_code == ErrorCode::DUPLICATE_SEQUENCE_NUMBER.0 => {
-                return self.complete_ok(batch, &PartitionOutcome::ok(-1))
+                return Some(self.complete_ok(batch, &PartitionOutcome::ok(-1)))
             }
             Ok(o) => KafkaError::broker(
                 ErrorCode(o.error_code),
@@ -399,7 +474,7 @@ impl<T> Accumulator<T> {
         };
         if retry {
             self.requeue(batch, now);
-            return Vec::new();
+            return None;
         }
         if self.cfg.idempotent && batch.sequence.is_some() {
             // The batch is given up while its sequence may be known to the broker: later
@@ -415,7 +490,7 @@ impl<T> Accumulator<T> {
             error
         };
         batch.closed = true;
-        self.fail_batch(batch, err)
+        Some(self.fail_batch(batch, err))
     }
 
     /// Whether a batch of the same partition with a lower sequence is still unresolved (in
@@ -453,40 +528,24 @@ impl<T> Accumulator<T> {
         part.queue.insert(pos, batch);
     }
 
-    fn complete_ok(&mut self, batch: ProducerBatch<T>, o: &PartitionOutcome) -> Vec<Completion<T>> {
+    fn complete_ok(&mut self, batch: ProducerBatch<T>, o: &PartitionOutcome) -> Completed<T> {
         self.pending.remove(&batch.id);
-        let topic = &batch.tp.topic;
-        batch
-            .records
-            .into_iter()
-            .enumerate()
-            .map(|(i, r)| {
-                let meta = RecordMetadata {
-                    topic: Arc::clone(topic),
-                    partition: batch.tp.partition,
-                    offset: if o.base_offset >= 0 {
-                        o.base_offset + i as i64
-                    } else {
-                        -1
-                    },
-                    timestamp: if o.log_append_time >= 0 {
-                        o.log_append_time
-                    } else {
-                        r.timestamp
-                    },
-                };
-                (r.token, Ok(meta))
-            })
-            .collect()
+        Completed {
+            tp: batch.tp,
+            records: batch.records,
+            memory: batch.memory,
+            result: Ok((o.base_offset.max(-1), o.log_append_time)),
+        }
     }
 
-    fn fail_batch(&mut self, batch: ProducerBatch<T>, err: KafkaError) -> Vec<Completion<T>> {
+    fn fail_batch(&mut self, batch: ProducerBatch<T>, err: KafkaError) -> Completed<T> {
         self.pending.remove(&batch.id);
-        batch
-            .records
-            .into_iter()
-            .map(|r| (r.token, Err(err.clone())))
-            .collect()
+        Completed {
+            tp: batch.tp,
+            records: batch.records,
+            memory: batch.memory,
+            result: Err(err),
+        }
     }
 
     /// A new producer id or epoch is in place: sequences restart at 0 for every partition, and
@@ -505,7 +564,7 @@ impl<T> Accumulator<T> {
 
     /// Fails batches that waited longer than `delivery.timeout.ms` (never ones in flight: their
     /// fate is unknown until the response or the request timeout).
-    pub fn expire(&mut self, now: Instant) -> Vec<Completion<T>> {
+    pub fn expire(&mut self, now: Instant) -> Vec<Completed<T>> {
         let timeout = self.cfg.delivery_timeout;
         let mut expired = Vec::new();
         for (_, p) in self.parts.iter_mut() {
@@ -526,13 +585,13 @@ impl<T> Accumulator<T> {
                 what: format!("delivery of {} record(s) to {}", b.len(), b.tp),
                 after: timeout,
             };
-            out.extend(self.fail_batch(b, err));
+            out.push(self.fail_batch(b, err));
         }
         out
     }
 
     /// Fails everything not in flight (close with a deadline passed, or a fatal error).
-    pub fn abort_waiting(&mut self, err: &KafkaError) -> Vec<Completion<T>> {
+    pub fn abort_waiting(&mut self, err: &KafkaError) -> Vec<Completed<T>> {
         let batches: Vec<ProducerBatch<T>> = self
             .parts
             .iter_mut()
@@ -540,7 +599,7 @@ impl<T> Accumulator<T> {
             .collect();
         batches
             .into_iter()
-            .flat_map(|b| self.fail_batch(b, err.clone()))
+            .map(|b| self.fail_batch(b, err.clone()))
             .collect()
     }
 
@@ -645,6 +704,10 @@ mod tests {
             .collect()
     }
 
+    fn flat(c: impl IntoIterator<Item = Completed<u32>>) -> Vec<Completion<u32>> {
+        c.into_iter().flatten().collect()
+    }
+
     fn tokens(c: &[Completion<u32>]) -> Vec<u32> {
         c.iter().map(|(t, _)| *t).collect()
     }
@@ -679,7 +742,7 @@ mod tests {
         let d2 = drain_all(&mut acc, now);
         assert_eq!(seq_of(&d2[0]), (1, 0, 2, 1), "sequence continues");
         assert!(!acc.flushed(mark));
-        let c = acc.handle_outcome(d[0].id, Ok(PartitionOutcome::ok(100)), now);
+        let c = flat(acc.handle_outcome(d[0].id, Ok(PartitionOutcome::ok(100)), now));
         assert_eq!(c.len(), 2);
         assert_eq!(c[1].1.as_ref().unwrap().offset, 101);
         acc.handle_outcome(d2[0].id, Ok(PartitionOutcome::ok(102)), now);
@@ -713,14 +776,14 @@ mod tests {
                 )),
                 t
             )
-            .is_empty());
+            .is_none());
         assert!(acc
             .handle_outcome(
                 sent[0].id,
                 Ok(PartitionOutcome::error(ErrorCode::NOT_LEADER_OR_FOLLOWER)),
                 t
             )
-            .is_empty());
+            .is_none());
         // Batch 1 is still in flight: nothing may be resent yet.
         assert!(drain_all(&mut acc, t + Duration::from_secs(1)).is_empty());
         assert!(acc
@@ -732,7 +795,7 @@ mod tests {
                 }),
                 t
             )
-            .is_empty());
+            .is_none());
         assert_eq!(
             acc.producer_id_need(),
             ProducerIdNeed::None,
@@ -746,11 +809,11 @@ mod tests {
             assert_eq!(d.len(), 1);
             assert_eq!(seq_of(&d[0]), (7, 3, expect, 1));
             assert!(drain_all(&mut acc, t2).is_empty(), "one resend at a time");
-            let c = acc.handle_outcome(
+            let c = flat(acc.handle_outcome(
                 d[0].id,
                 Ok(PartitionOutcome::ok(10 + i64::from(expect))),
                 t2,
-            );
+            ));
             resent.extend(tokens(&c));
             t2 += Duration::from_secs(2);
         }
@@ -803,22 +866,22 @@ mod tests {
         add(&mut acc, 0, 0, now);
         acc.begin_flush();
         let d = drain_all(&mut acc, now);
-        let c = acc.handle_outcome(
+        let c = flat(acc.handle_outcome(
             d[0].id,
             Ok(PartitionOutcome::error(
                 ErrorCode::DUPLICATE_SEQUENCE_NUMBER,
             )),
             now,
-        );
+        ));
         assert_eq!(c[0].1.as_ref().unwrap().offset, -1);
         add(&mut acc, 0, 1, now);
         acc.begin_flush();
         let d = drain_all(&mut acc, now);
-        let c = acc.handle_outcome(
+        let c = flat(acc.handle_outcome(
             d[0].id,
             Ok(PartitionOutcome::error(ErrorCode::MESSAGE_TOO_LARGE)),
             now,
-        );
+        ));
         assert_eq!(
             c[0].1.as_ref().unwrap_err().code(),
             Some(ErrorCode::MESSAGE_TOO_LARGE)
@@ -842,15 +905,15 @@ mod tests {
             .drain(now, |tp| (tp.partition == 0).then_some(1), |_| true)
             .unwrap();
         assert_eq!(d[0].batches.len(), 1);
-        let expired = acc.expire(now + Duration::from_secs(1));
+        let expired = flat(acc.expire(now + Duration::from_secs(1)));
         assert_eq!(tokens(&expired), vec![1]);
         assert!(matches!(expired[0].1, Err(KafkaError::Timeout { .. })));
         // A retriable error after the deadline fails instead of retrying.
-        let c = acc.handle_outcome(
+        let c = flat(acc.handle_outcome(
             d[0].batches[0].id,
             Ok(PartitionOutcome::error(ErrorCode::NOT_LEADER_OR_FOLLOWER)),
             now + Duration::from_secs(2),
-        );
+        ));
         let e = c[0].1.as_ref().unwrap_err();
         assert!(matches!(e, KafkaError::Timeout { .. }), "{e}");
         assert!(e.to_string().contains("NOT_LEADER_OR_FOLLOWER"), "{e}");

@@ -30,10 +30,10 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot, Semaphore};
 
 pub use accumulator::{
-    Accumulator, AccumulatorConfig, Completion, DrainedBatch, DrainedRequest, PartitionOutcome,
-    ProducerIdNeed,
+    Accumulator, AccumulatorConfig, Completed, CompletedRecords, Completion, DrainedBatch,
+    DrainedRequest, PartitionOutcome, ProducerIdNeed,
 };
-pub use batch::{ProducerBatch, TopicPartition};
+pub use batch::{ProducerBatch, RecordSlot, TopicPartition};
 pub use murmur2::{murmur2, partition_for_key, to_positive};
 pub use partitioner::{keyed_partition, Partitioner, StickyPartitioner};
 pub use record::{ProducerRecord, RecordMetadata};
@@ -179,10 +179,10 @@ impl Producer {
         let permits = u32::try_from(size).unwrap_or(u32::MAX);
         // Fast path: the topic of the previous send, buffer memory free, no custom partitioner.
         // One lock for the lookup and the append, no timer, no clock read but the record's.
-        let (record, notify) = if self.inner.partitioner.is_none() {
+        let notify = if self.inner.partitioner.is_none() {
             let generation = self.inner.client.cluster_generation();
             let now = sender::lock(&self.inner.shared).try_append_now(
-                record,
+                &record,
                 notify,
                 generation,
                 &self.inner.memory,
@@ -190,21 +190,27 @@ impl Producer {
                 cfg.partitioner_ignore_keys,
             );
             match now {
-                sender::AppendNow::Appended { opened } => {
+                sender::AppendNow::Appended {
+                    opened,
+                    count_budget,
+                } => {
                     if opened {
                         self.inner.wake.notify_one();
                     }
                     // The fast path never suspends: counting against tokio's cooperative
-                    // budget lets a tight send loop yield now and then, so that on a
-                    // current-thread runtime the I/O task sends while the buffer fills.
-                    tokio::task::consume_budget().await;
+                    // budget (every few sends) lets a tight send loop yield now and then, so
+                    // that on a current-thread runtime the I/O task sends while the buffer
+                    // fills.
+                    if count_budget {
+                        tokio::task::consume_budget().await;
+                    }
                     return Ok(());
                 }
                 sender::AppendNow::Failed(e) => return Err(e),
-                sender::AppendNow::Later(record, notify) => (record, notify),
+                sender::AppendNow::Later(notify) => notify,
             }
         } else {
-            (record, notify)
+            notify
         };
         // Boxed: the slow path's state (metadata and memory waits) would otherwise make every
         // send's future larger, and futures are moved by value when awaited.
@@ -245,7 +251,14 @@ impl Producer {
                     _ => None,
                 }),
         };
-        match self.inner.memory.try_acquire_many(permits) {
+        let mut acquired = self.inner.memory.try_acquire_many(permits);
+        if matches!(acquired, Err(tokio::sync::TryAcquireError::NoPermits)) {
+            // The fast path's unused credit first: waiting for permits that sit there would
+            // wait for nothing.
+            sender::lock(&self.inner.shared).release_credit(&self.inner.memory);
+            acquired = self.inner.memory.try_acquire_many(permits);
+        }
+        match acquired {
             Ok(p) => {
                 p.forget();
                 // As on the fast path: a loop of sends that never wait must still yield.
@@ -279,15 +292,12 @@ impl Producer {
                 }
             }
         }
-        let token = Token {
-            notify,
-            memory: permits,
-        };
         let appended = sender::lock(&self.inner.shared).append(
             &topic,
             partition,
-            record,
-            token,
+            &record,
+            Token { notify },
+            permits,
             Instant::now(),
         );
         match appended {

@@ -20,7 +20,7 @@ use tokio::sync::{mpsc, oneshot, Notify as Wake, Semaphore};
 use tracing::{debug, warn};
 
 use super::accumulator::{
-    Accumulator, AccumulatorConfig, Completion, DrainedRequest, PartitionOutcome, ProducerIdNeed,
+    Accumulator, AccumulatorConfig, Completed, DrainedRequest, PartitionOutcome, ProducerIdNeed,
 };
 use super::batch::TopicPartition;
 use super::fast_hash::FastMap;
@@ -38,17 +38,15 @@ pub(crate) enum Notify {
     Callback(Box<dyn FnOnce(Result<RecordMetadata>) + Send>),
 }
 
-/// A record's completion token: whom to notify and how much `buffer.memory` to give back.
+/// A record's completion token: whom to notify. (`buffer.memory` goes back per batch, from the
+/// batch's own count.)
 pub(crate) struct Token {
     pub(crate) notify: Notify,
-    pub(crate) memory: u32,
 }
 
 impl std::fmt::Debug for Token {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Token")
-            .field("memory", &self.memory)
-            .finish()
+        f.debug_struct("Token").finish_non_exhaustive()
     }
 }
 
@@ -80,21 +78,37 @@ pub(crate) struct Shared {
     /// millisecond after `clock_at`): until then a record's timestamp costs a comparison.
     tick_ms: i64,
     tick_end: Instant,
+    /// `buffer.memory` taken from the semaphore ahead of the records that will use it: the fast
+    /// path takes permits in chunks of `credit_chunk` under the lock it holds anyway, rather
+    /// than an atomic compare-and-swap on the semaphore per record. At most one chunk is held;
+    /// a send that must wait for memory gives it back first (see
+    /// [`release_credit`](Self::release_credit)), so it never counts against a waiter.
+    credit: u32,
+    credit_chunk: u32,
+    /// Fast-path appends since `send` last counted against tokio's cooperative budget.
+    since_budget: u32,
 }
 
 /// What [`Shared::try_append_now`] did.
 pub(crate) enum AppendNow {
-    /// Appended; `opened` when a new batch was opened (the I/O task must look again).
-    Appended { opened: bool },
+    /// Appended; `opened` when a new batch was opened (the I/O task must look again),
+    /// `count_budget` when `send` should count against tokio's cooperative budget.
+    Appended { opened: bool, count_budget: bool },
     /// Not appended, for this reason (the memory is given back).
     Failed(KafkaError),
     /// Not tried: the slow path must wait or look something up first.
-    Later(ProducerRecord, Notify),
+    Later(Notify),
 }
 
 /// How long record timestamps may be derived from the monotonic clock before the wall clock is
 /// read again (so a wall-clock step shows up in timestamps within this long).
 const CLOCK_REANCHOR: Duration = Duration::from_millis(5);
+
+/// Fast-path sends per unit of tokio's cooperative budget. The budget (128 units per task
+/// turn) makes a loop of sends that never wait yield now and then, so that on a current-thread
+/// runtime the I/O task sends while the buffer fills; counting every send cost more than the
+/// record's append. One unit per 8 sends yields about every thousand records.
+const SENDS_PER_BUDGET_UNIT: u32 = 8;
 
 impl Shared {
     pub(crate) fn new(config: &ProducerConfig) -> Self {
@@ -121,6 +135,43 @@ impl Shared {
             tick_ms: 0,
             // No later than any record's `now`: the first record computes its timestamp.
             tick_end: now,
+            credit: 0,
+            // A batch's worth, and never more than a 32nd of the buffer: a waiter for memory
+            // (which asks for a 16th) is not held up by it.
+            credit_chunk: u32::try_from(config.batch_size.min(config.buffer_memory / 32))
+                .unwrap_or(u32::MAX),
+            since_budget: 0,
+        }
+    }
+
+    /// Takes `permits` of `buffer.memory` from the credit, refilling it from `memory` when
+    /// short; false when the semaphore has not enough free.
+    fn take_memory(&mut self, memory: &Semaphore, permits: u32) -> bool {
+        if self.credit >= permits {
+            self.credit -= permits;
+            return true;
+        }
+        let want = permits.max(self.credit_chunk);
+        if memory.try_acquire_many(want).map(|p| p.forget()).is_ok() {
+            self.credit += want - permits;
+            return true;
+        }
+        // Not a chunk free: the record's own size may still be.
+        memory
+            .try_acquire_many(permits.saturating_sub(self.credit))
+            .map(|p| p.forget())
+            .is_ok_and(|()| {
+                self.credit = 0;
+                true
+            })
+    }
+
+    /// Gives the credit back to `memory`: a send about to wait for memory must not wait for
+    /// permits that sit here unused.
+    pub(crate) fn release_credit(&mut self, memory: &Semaphore) {
+        if self.credit > 0 {
+            memory.add_permits(self.credit as usize);
+            self.credit = 0;
         }
     }
 
@@ -157,10 +208,10 @@ impl Shared {
     /// `send` without waiting, under the one lock it takes: appends `record` when its topic is
     /// the one `send` last looked up (and the metadata has not changed since, `generation`),
     /// its partition follows from the record alone (given and valid, keyed, or sticky), and
-    /// `memory` has `permits` free. Anything else hands the record back for the slow path.
+    /// `memory` has `permits` free. Anything else hands `notify` back for the slow path.
     pub(crate) fn try_append_now(
         &mut self,
-        record: ProducerRecord,
+        record: &ProducerRecord,
         notify: Notify,
         generation: u64,
         memory: &Semaphore,
@@ -177,7 +228,7 @@ impl Shared {
             }
             other => {
                 self.sent_topic = other;
-                return AppendNow::Later(record, notify);
+                return AppendNow::Later(notify);
             }
         };
         let topic = &cached.2;
@@ -189,43 +240,52 @@ impl Shared {
             (None, _) => None,
         };
         let invalid_partition = record.partition.is_some() && partition.is_none();
-        if invalid_partition
-            || memory
-                .try_acquire_many(permits)
-                .map(|p| p.forget())
-                .is_err()
-        {
+        if invalid_partition || !self.take_memory(memory, permits) {
             self.sent_topic = Some(cached);
-            return AppendNow::Later(record, notify);
+            return AppendNow::Later(notify);
         }
-        let token = Token {
-            notify,
-            memory: permits,
-        };
-        let appended = self.append(&cached.2, partition, record, token, Instant::now());
+        let appended = self.append(
+            &cached.2,
+            partition,
+            record,
+            Token { notify },
+            permits,
+            Instant::now(),
+        );
         self.sent_topic = Some(cached);
         match appended {
-            Ok(opened) => AppendNow::Appended { opened },
+            Ok(opened) => {
+                self.since_budget += 1;
+                let count_budget = self.since_budget >= SENDS_PER_BUDGET_UNIT;
+                if count_budget {
+                    self.since_budget = 0;
+                }
+                AppendNow::Appended {
+                    opened,
+                    count_budget,
+                }
+            }
             Err((e, permits)) => {
-                memory.add_permits(permits as usize);
+                self.credit += permits;
                 AppendNow::Failed(e)
             }
         }
     }
 
-    /// Appends a record (partition chosen unless given). `Ok(true)` when a new batch was
-    /// opened: the I/O task must then look at the accumulator again. On `Err` the token is
-    /// returned so its memory can be given back.
+    /// Appends a record (partition chosen unless given) that took `memory` of
+    /// `buffer.memory`. `Ok(true)` when a new batch was opened: the I/O task must then look at
+    /// the accumulator again. On `Err` the memory is returned so it can be given back.
     pub(crate) fn append(
         &mut self,
         topic: &Arc<TopicInfo>,
         partition: Option<i32>,
-        record: ProducerRecord,
+        record: &ProducerRecord,
         token: Token,
+        memory: u32,
         now: Instant,
     ) -> std::result::Result<bool, (KafkaError, u32)> {
         if self.closing {
-            return Err((KafkaError::Closed, token.memory));
+            return Err((KafkaError::Closed, memory));
         }
         let name: Arc<str> = match &self.last_topic {
             Some((t, name)) if Arc::ptr_eq(t, topic) => name.clone(),
@@ -251,7 +311,6 @@ impl Shared {
             Some(ts) => ts,
             None => self.timestamp(now),
         };
-        let size = token.memory;
         let mark = self.acc.flush_mark();
         if let Err(e) = self.acc.append(
             &tp,
@@ -259,15 +318,15 @@ impl Shared {
             record.key.as_deref(),
             record.value.as_deref(),
             &record.headers,
-            size as usize,
+            memory as usize,
             token,
             now,
         ) {
-            return Err((e, size));
+            return Err((e, memory));
         }
         if record.partition.is_none() {
             self.sticky
-                .on_append_of(topic, Some(&tp.topic), partition, size as usize);
+                .on_append_of(topic, Some(&tp.topic), partition, memory as usize);
         }
         Ok(self.acc.flush_mark() != mark)
     }
@@ -297,7 +356,7 @@ pub(crate) struct Sender {
     wake: Arc<Wake>,
     /// Finished records, notified after the shared lock is released: one `Vec` per batch,
     /// kept as it came rather than copied into one (each element is ~100 bytes, per record).
-    done: Vec<Vec<Completion<Token>>>,
+    done: Vec<Completed<Token>>,
     memory: Arc<Semaphore>,
     conns: HashMap<i32, Arc<BrokerConnection>>,
     connecting: HashSet<i32>,
@@ -464,7 +523,7 @@ impl Sender {
                         // Not retriable (e.g. not authorized): nothing can be sent.
                         warn!(error = %e, "InitProducerId failed");
                         let done = lock(&self.shared).acc.abort_waiting(&e);
-                        self.done.push(done);
+                        self.done.extend(done);
                     }
                 }
             }
@@ -489,7 +548,7 @@ impl Sender {
             Ok(None) => {
                 // acks=0: written, nothing more is known.
                 for (id, _) in batches {
-                    done.push(sh.acc.handle_outcome(id, Ok(PartitionOutcome::ok(-1)), now));
+                    done.extend(sh.acc.handle_outcome(id, Ok(PartitionOutcome::ok(-1)), now));
                 }
             }
             Ok(Some(resp)) => {
@@ -516,7 +575,7 @@ impl Sender {
                         }
                         None => Err(KafkaError::Protocol(format!("no answer for {tp}"))),
                     };
-                    done.push(sh.acc.handle_outcome(id, outcome, now));
+                    done.extend(sh.acc.handle_outcome(id, outcome, now));
                 }
             }
             Err(e) => {
@@ -529,19 +588,21 @@ impl Sender {
                     self.client.invalidate_metadata();
                 }
                 for (id, _) in batches {
-                    done.push(sh.acc.handle_outcome(id, Err(e.clone()), now));
+                    done.extend(sh.acc.handle_outcome(id, Err(e.clone()), now));
                 }
             }
         }
     }
 
-    fn finish(&mut self, done: Vec<Vec<Completion<Token>>>) {
+    fn finish(&mut self, done: Vec<Completed<Token>>) {
         // Memory goes back once per call, not per record: each `add_permits` takes the
         // semaphore's waiter lock.
         let mut freed = 0usize;
-        for (token, r) in done.into_iter().flatten() {
-            freed += token.memory as usize;
-            notify(token.notify, r);
+        for batch in done {
+            freed += batch.memory;
+            for (token, r) in batch {
+                notify(token.notify, r);
+            }
         }
         if freed > 0 {
             self.memory.add_permits(freed);
@@ -555,7 +616,7 @@ impl Sender {
         let shared = self.shared.clone();
         let mut sh = lock(&shared);
         let expired = sh.acc.expire(now);
-        self.done.push(expired);
+        self.done.extend(expired);
 
         match sh.acc.producer_id_need() {
             ProducerIdNeed::None => {}
@@ -647,7 +708,7 @@ impl Sender {
             }
             if Instant::now() >= *deadline {
                 let done = sh.acc.abort_waiting(&KafkaError::Closed);
-                self.done.push(done);
+                self.done.extend(done);
                 if sh.acc.in_flight() == 0 {
                     return true;
                 }
@@ -671,7 +732,7 @@ impl Sender {
                 let now = Instant::now();
                 for b in &req.batches {
                     let done = sh.acc.handle_outcome(b.id, Err(e.clone()), now);
-                    self.done.push(done);
+                    self.done.extend(done);
                 }
                 return;
             }
@@ -872,5 +933,48 @@ mod tests {
         assert_eq!(sh.clock_at, at(5_000));
         assert_eq!(sh.timestamp(at(5_999)), ts);
         assert_eq!(sh.timestamp(at(6_000)), ts + 1);
+    }
+
+    #[test]
+    fn memory_credit_comes_in_chunks_never_exceeds_the_buffer_and_goes_back_before_a_wait() {
+        let mut config = ProducerConfig::new("127.0.0.1:1");
+        config.batch_size = 1000;
+        config.buffer_memory = 64_000;
+        let mut sh = Shared::new(&config);
+        assert_eq!(
+            sh.credit_chunk, 1000,
+            "batch.size, under a 32nd of the buffer"
+        );
+        let memory = Semaphore::new(config.buffer_memory);
+        // The first record takes a chunk; the next ones are served from it.
+        assert!(sh.take_memory(&memory, 300));
+        assert_eq!((memory.available_permits(), sh.credit), (63_000, 700));
+        assert!(sh.take_memory(&memory, 300));
+        assert!(sh.take_memory(&memory, 300));
+        assert_eq!((memory.available_permits(), sh.credit), (63_000, 100));
+        // Short of credit: a new chunk (or the record, if larger) on top of what is left.
+        assert!(sh.take_memory(&memory, 2_500));
+        assert_eq!((memory.available_permits(), sh.credit), (60_500, 100));
+        // Used plus credit never exceeds buffer.memory: with 500 free, a chunk cannot be
+        // had, the record's own size can (the credit's 100 count toward it).
+        let _held = memory.try_acquire_many(60_000).unwrap();
+        assert!(sh.take_memory(&memory, 550));
+        assert_eq!((memory.available_permits(), sh.credit), (50, 0));
+        assert!(!sh.take_memory(&memory, 51), "not enough anywhere");
+        assert_eq!((memory.available_permits(), sh.credit), (50, 0));
+        // A send about to wait gives the credit back first.
+        assert!(sh.take_memory(&memory, 20));
+        assert_eq!(sh.credit, 0, "took the record's size, no chunk");
+        sh.credit = 30;
+        sh.release_credit(&memory);
+        assert_eq!((memory.available_permits(), sh.credit), (60, 0));
+    }
+
+    #[test]
+    fn a_small_buffer_keeps_the_credit_chunk_under_a_32nd_of_it() {
+        let mut config = ProducerConfig::new("127.0.0.1:1");
+        config.batch_size = 16_384;
+        config.buffer_memory = 32_000;
+        assert_eq!(Shared::new(&config).credit_chunk, 1_000);
     }
 }
