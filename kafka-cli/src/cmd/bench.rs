@@ -9,7 +9,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::Context;
 use bytes::Bytes;
 use kafka_client::admin::{Admin, NewTopic};
-use kafka_client::producer::{Producer, ProducerRecord, RecordMetadata};
+use kafka_client::producer::{Producer, ProducerRecord, RecordMetadata, TrySendError};
 use kafka_client::Acks;
 use kafka_protocol::ErrorCode;
 
@@ -214,7 +214,23 @@ fn produce(args: ProduceArgs) -> anyhow::Result<ExitCode> {
                 headers: Vec::new(),
                 timestamp: None,
             };
-            producer.send_with_callback(rec, on_delivery).await?;
+            // Queued without waiting when it can be (as the librdkafka driver calls
+            // rd_kafka_produce and polls only on QUEUE_FULL); `send_with_callback` waits for
+            // buffer memory or metadata when it cannot.
+            match producer.try_send_with_callback(rec, on_delivery) {
+                Ok(()) => {
+                    // This loop must let the producer's I/O task run on the one thread it
+                    // shares with it: count against tokio's cooperative budget (one unit per
+                    // 8 records, as `send` does), which yields when it runs out.
+                    if i % 8 == 7 {
+                        tokio::task::consume_budget().await;
+                    }
+                }
+                Err(TrySendError::WouldBlock((rec, callback))) => {
+                    producer.send_with_callback(rec, callback).await?
+                }
+                Err(TrySendError::Failed(e)) => return Err(e.into()),
+            }
             if i % 4096 == 0 {
                 bar.set_position(i);
             }

@@ -42,7 +42,7 @@ use crate::client::Client;
 use crate::config::ProducerConfig;
 use crate::error::{KafkaError, Result};
 use crate::metadata::TopicInfo;
-use sender::{Command, Notify, Sender, Shared, Token};
+use sender::{CallbackOnce, Command, IntoNotify, Notify, Sender, Shared, Token};
 
 /// Bytes a batch header adds to a record (KIP-98 v2 header).
 const BATCH_OVERHEAD: usize = 61;
@@ -69,6 +69,35 @@ struct Inner {
 impl std::fmt::Debug for Shared {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Shared").finish_non_exhaustive()
+    }
+}
+
+/// Why [`Producer::try_send`] or [`Producer::try_send_with_callback`] did not queue a record.
+#[derive(Debug)]
+pub enum TrySendError<T> {
+    /// Queueing it would mean waiting: for buffer memory, for the topic's metadata, or for a
+    /// custom partitioner. What was passed in comes back (the record, and the callback if any);
+    /// [`Producer::send`] waits for these.
+    WouldBlock(T),
+    /// It cannot be sent: too large, a partition that does not exist, the producer closed.
+    Failed(KafkaError),
+}
+
+impl<T> std::fmt::Display for TrySendError<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::WouldBlock(_) => f.write_str("sending would have to wait"),
+            Self::Failed(e) => e.fmt(f),
+        }
+    }
+}
+
+impl<T: std::fmt::Debug> std::error::Error for TrySendError<T> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::WouldBlock(_) => None,
+            Self::Failed(e) => Some(e),
+        }
     }
 }
 
@@ -150,16 +179,62 @@ impl Producer {
 
     /// Queues a record; `callback` runs (on the producer's I/O task: keep it short) with the
     /// result.
-    pub async fn send_with_callback(
-        &self,
-        record: ProducerRecord,
-        callback: impl FnOnce(Result<RecordMetadata>) + Send + 'static,
-    ) -> Result<()> {
-        self.enqueue(record, Notify::Callback(Box::new(callback)))
-            .await
+    pub async fn send_with_callback<F>(&self, record: ProducerRecord, callback: F) -> Result<()>
+    where
+        F: FnOnce(Result<RecordMetadata>) + Send + 'static,
+    {
+        self.enqueue(record, CallbackOnce(callback)).await
     }
 
-    async fn enqueue(&self, record: ProducerRecord, notify: Notify) -> Result<()> {
+    /// [`send`](Self::send) without waiting: queues the record if that needs no wait, else
+    /// hands it back ([`TrySendError::WouldBlock`]: buffer memory is short, the topic's
+    /// metadata is not at hand, or a custom partitioner is set). For sending from code that
+    /// cannot `.await`, or a loop that sends many records and awaits only when it must (as
+    /// librdkafka's `rd_kafka_produce` returns `QUEUE_FULL`, or franz-go's `TryProduce`).
+    ///
+    /// It never yields: on a current-thread runtime, a loop of `try_send` calls must await
+    /// something now and then (a [`send`](Self::send) after `WouldBlock`, or
+    /// `tokio::task::consume_budget`) for the producer's I/O task to run.
+    // The record comes back by value (as tokio's `TrySendError<T>` gives the message back):
+    // boxing it would allocate on every refusal.
+    #[allow(clippy::result_large_err)]
+    pub fn try_send(
+        &self,
+        record: ProducerRecord,
+    ) -> std::result::Result<DeliveryFuture, TrySendError<ProducerRecord>> {
+        let (tx, rx) = oneshot::channel();
+        match self.try_enqueue(&record, Notify::Future(tx)) {
+            Ok(_) => Ok(DeliveryFuture { rx }),
+            Err(TrySendError::WouldBlock(_)) => Err(TrySendError::WouldBlock(record)),
+            Err(TrySendError::Failed(e)) => Err(TrySendError::Failed(e)),
+        }
+    }
+
+    /// [`send_with_callback`](Self::send_with_callback) without waiting, as
+    /// [`try_send`](Self::try_send): the record and the callback come back when queueing it
+    /// would need a wait.
+    // The record comes back by value (as tokio's `TrySendError<T>` gives the message back):
+    // boxing it would allocate on every refusal.
+    #[allow(clippy::result_large_err)]
+    pub fn try_send_with_callback<F>(
+        &self,
+        record: ProducerRecord,
+        callback: F,
+    ) -> std::result::Result<(), TrySendError<(ProducerRecord, F)>>
+    where
+        F: FnOnce(Result<RecordMetadata>) + Send + 'static,
+    {
+        match self.try_enqueue(&record, CallbackOnce(callback)) {
+            Ok(_) => Ok(()),
+            Err(TrySendError::WouldBlock(CallbackOnce(f))) => {
+                Err(TrySendError::WouldBlock((record, f)))
+            }
+            Err(TrySendError::Failed(e)) => Err(TrySendError::Failed(e)),
+        }
+    }
+
+    /// The size `record` is accounted at, or why it can never be sent.
+    fn check_size(&self, record: &ProducerRecord) -> Result<usize> {
         let cfg = &self.inner.config;
         let size = record.estimated_size();
         if size + BATCH_OVERHEAD > cfg.max_request_size {
@@ -176,42 +251,62 @@ impl Producer {
                 property: "buffer.memory",
             });
         }
+        Ok(size)
+    }
+
+    /// The fast path: the topic of the previous send, buffer memory free, no custom
+    /// partitioner. One lock for the lookup and the append, no timer, no clock read but the
+    /// record's. `Ok(true)` when `send` should count against tokio's cooperative budget.
+    fn try_enqueue<N: IntoNotify>(
+        &self,
+        record: &ProducerRecord,
+        notify: N,
+    ) -> std::result::Result<bool, TrySendError<N>> {
+        let size = self.check_size(record).map_err(TrySendError::Failed)?;
+        if self.inner.partitioner.is_some() {
+            return Err(TrySendError::WouldBlock(notify));
+        }
         let permits = u32::try_from(size).unwrap_or(u32::MAX);
-        // Fast path: the topic of the previous send, buffer memory free, no custom partitioner.
-        // One lock for the lookup and the append, no timer, no clock read but the record's.
-        let notify = if self.inner.partitioner.is_none() {
-            let generation = self.inner.client.cluster_generation();
-            let now = sender::lock(&self.inner.shared).try_append_now(
-                &record,
-                notify,
-                generation,
-                &self.inner.memory,
-                permits,
-                cfg.partitioner_ignore_keys,
-            );
-            match now {
-                sender::AppendNow::Appended {
-                    opened,
-                    count_budget,
-                } => {
-                    if opened {
-                        self.inner.wake.notify_one();
-                    }
-                    // The fast path never suspends: counting against tokio's cooperative
-                    // budget (every few sends) lets a tight send loop yield now and then, so
-                    // that on a current-thread runtime the I/O task sends while the buffer
-                    // fills.
-                    if count_budget {
-                        tokio::task::consume_budget().await;
-                    }
-                    return Ok(());
+        let generation = self.inner.client.cluster_generation();
+        let now = sender::lock(&self.inner.shared).try_append_now(
+            record,
+            notify,
+            generation,
+            &self.inner.memory,
+            permits,
+            self.inner.config.partitioner_ignore_keys,
+        );
+        match now {
+            sender::AppendNow::Appended {
+                opened,
+                count_budget,
+            } => {
+                if opened {
+                    self.inner.wake.notify_one();
                 }
-                sender::AppendNow::Failed(e) => return Err(e),
-                sender::AppendNow::Later(notify) => notify,
+                Ok(count_budget)
             }
-        } else {
-            notify
+            sender::AppendNow::Failed(e) => Err(TrySendError::Failed(e)),
+            sender::AppendNow::Later(notify) => Err(TrySendError::WouldBlock(notify)),
+        }
+    }
+
+    async fn enqueue<N: IntoNotify>(&self, record: ProducerRecord, notify: N) -> Result<()> {
+        let notify = match self.try_enqueue(&record, notify) {
+            Ok(count_budget) => {
+                // The fast path never suspends: counting against tokio's cooperative budget
+                // (every few sends) lets a tight send loop yield now and then, so that on a
+                // current-thread runtime the I/O task sends while the buffer fills.
+                if count_budget {
+                    tokio::task::consume_budget().await;
+                }
+                return Ok(());
+            }
+            Err(TrySendError::Failed(e)) => return Err(e),
+            Err(TrySendError::WouldBlock(notify)) => notify.into_notify(),
         };
+        let size = record.estimated_size();
+        let permits = u32::try_from(size).unwrap_or(u32::MAX);
         // Boxed: the slow path's state (metadata and memory waits) would otherwise make every
         // send's future larger, and futures are moved by value when awaited.
         Box::pin(self.enqueue_slow(record, notify, size, permits)).await
@@ -329,11 +424,24 @@ impl Producer {
             .topic(name)
             .filter(|t| !t.partitions.is_empty())
             .cloned();
-        let topic = match found {
-            Some(t) => t,
+        let (generation, topic) = match found {
+            Some(t) => (generation, t),
             None => {
                 start.get_or_insert_with(Instant::now);
-                Box::pin(client.topic(name, timeout)).await?
+                let looked_up = Box::pin(client.topic(name, timeout)).await?;
+                // The lookup refreshed the metadata and moved the generation on: remembered
+                // with the old one, the next send would miss the fast path (and `try_send`
+                // would hand it back). Read again, in the same order as above.
+                let after = client.cluster_generation();
+                match client
+                    .cluster()
+                    .topic(name)
+                    .filter(|t| !t.partitions.is_empty())
+                    .cloned()
+                {
+                    Some(t) => (after, t),
+                    None => (generation, looked_up),
+                }
             }
         };
         sender::lock(&self.inner.shared).remember_topic(generation, name.clone(), topic.clone());
@@ -341,7 +449,7 @@ impl Producer {
     }
 
     /// Sends everything buffered now (ignoring `linger.ms`) and waits until all records sent
-    /// before this call are acknowledged or failed.
+    /// before this call are acknowledged or failed, and their callbacks have run.
     pub async fn flush(&self) {
         let (tx, rx) = oneshot::channel();
         if self.inner.tx.send(Command::Flush(tx)).is_ok() {

@@ -38,6 +38,28 @@ pub(crate) enum Notify {
     Callback(Box<dyn FnOnce(Result<RecordMetadata>) + Send>),
 }
 
+/// What becomes a record's [`Notify`] once it is appended. The fast path builds the
+/// notification (boxing a callback) only then, so that a send it hands back still has the
+/// caller's callback as it was given.
+pub(crate) trait IntoNotify {
+    fn into_notify(self) -> Notify;
+}
+
+impl IntoNotify for Notify {
+    fn into_notify(self) -> Notify {
+        self
+    }
+}
+
+/// A delivery callback not yet boxed.
+pub(crate) struct CallbackOnce<F>(pub(crate) F);
+
+impl<F: FnOnce(Result<RecordMetadata>) + Send + 'static> IntoNotify for CallbackOnce<F> {
+    fn into_notify(self) -> Notify {
+        Notify::Callback(Box::new(self.0))
+    }
+}
+
 /// A record's completion token: whom to notify. (`buffer.memory` goes back per batch, from the
 /// batch's own count.)
 pub(crate) struct Token {
@@ -90,14 +112,14 @@ pub(crate) struct Shared {
 }
 
 /// What [`Shared::try_append_now`] did.
-pub(crate) enum AppendNow {
+pub(crate) enum AppendNow<N> {
     /// Appended; `opened` when a new batch was opened (the I/O task must look again),
     /// `count_budget` when `send` should count against tokio's cooperative budget.
     Appended { opened: bool, count_budget: bool },
     /// Not appended, for this reason (the memory is given back).
     Failed(KafkaError),
     /// Not tried: the slow path must wait or look something up first.
-    Later(Notify),
+    Later(N),
 }
 
 /// How long record timestamps may be derived from the monotonic clock before the wall clock is
@@ -209,15 +231,15 @@ impl Shared {
     /// the one `send` last looked up (and the metadata has not changed since, `generation`),
     /// its partition follows from the record alone (given and valid, keyed, or sticky), and
     /// `memory` has `permits` free. Anything else hands `notify` back for the slow path.
-    pub(crate) fn try_append_now(
+    pub(crate) fn try_append_now<N: IntoNotify>(
         &mut self,
         record: &ProducerRecord,
-        notify: Notify,
+        notify: N,
         generation: u64,
         memory: &Semaphore,
         permits: u32,
         ignore_keys: bool,
-    ) -> AppendNow {
+    ) -> AppendNow<N> {
         // Taken out and put back rather than cloned: no reference count traffic per record.
         let cached = match self.sent_topic.take() {
             Some(c)
@@ -248,7 +270,9 @@ impl Shared {
             &cached.2,
             partition,
             record,
-            Token { notify },
+            Token {
+                notify: notify.into_notify(),
+            },
             permits,
             Instant::now(),
         );
@@ -364,6 +388,8 @@ pub(crate) struct Sender {
     events_tx: mpsc::UnboundedSender<Event>,
     events_rx: mpsc::UnboundedReceiver<Event>,
     flush_waiters: Vec<(u64, oneshot::Sender<()>)>,
+    /// Flushes that are complete, answered after the completions of this turn are delivered.
+    flushed: Vec<oneshot::Sender<()>>,
     closing: Option<(Instant, oneshot::Sender<()>)>,
     producer_id_pending: bool,
     metadata_pending: bool,
@@ -397,6 +423,7 @@ impl Sender {
             events_tx,
             events_rx,
             flush_waiters: Vec::new(),
+            flushed: Vec::new(),
             closing: None,
             producer_id_pending: false,
             metadata_pending: false,
@@ -448,6 +475,9 @@ impl Sender {
             let stop = self.step();
             let done = std::mem::take(&mut self.done);
             self.finish(done);
+            for tx in self.flushed.drain(..) {
+                let _ = tx.send(());
+            }
             if stop {
                 break;
             }
@@ -699,9 +729,9 @@ impl Sender {
             .into_iter()
             .partition(|(mark, _)| acc.flushed(*mark));
         self.flush_waiters = waiting;
-        for (_, tx) in done {
-            let _ = tx.send(());
-        }
+        // Answered in `run` once the completions are delivered: a flush returns after the
+        // callbacks of the records it waited for have run (as Java's `flush`).
+        self.flushed.extend(done.into_iter().map(|(_, tx)| tx));
         if let Some((deadline, _)) = &self.closing {
             if sh.acc.is_empty() {
                 return true;
