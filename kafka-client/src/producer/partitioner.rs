@@ -129,6 +129,35 @@ impl StickyPartitioner {
         }
     }
 
+    /// The partition for a null-key record accounted at `bytes` that is about to be appended,
+    /// counted at once: [`partition_of`](Self::partition_of) and
+    /// [`on_append_of`](Self::on_append_of) with one look-up of the topic's state. (Should the
+    /// append then fail, the bytes still count: the partition only moves on a little early.)
+    /// Only records the sticky strategy placed count toward its switch, as in Java, where
+    /// keyed records do not update the built-in partitioner.
+    pub(crate) fn partition_for_append(
+        &mut self,
+        topic: &TopicInfo,
+        name: Option<&Arc<str>>,
+        bytes: usize,
+    ) -> i32 {
+        let batch_size = self.batch_size;
+        if let Some(s) = self.state(&topic.name, name) {
+            if (s.partition as usize) < topic.partitions.len() {
+                let p = s.partition;
+                s.produced += bytes;
+                if s.produced >= batch_size {
+                    s.partition = Self::pick(topic, Some(p));
+                    s.produced = 0;
+                }
+                return p;
+            }
+        }
+        let p = self.partition_of(topic, name);
+        self.on_append_of(topic, name, p, bytes);
+        p
+    }
+
     /// A random available partition, different from `previous` when there is a choice.
     fn pick(topic: &TopicInfo, previous: Option<i32>) -> i32 {
         let available: Vec<i32> = topic
@@ -201,6 +230,35 @@ mod tests {
             s.on_append(&t, p, 100);
         }
         assert_eq!(seen.len(), 3, "{seen:?}");
+    }
+
+    #[test]
+    fn partition_for_append_chooses_and_counts_as_the_two_steps_do() {
+        let t = topic(6, &[4]);
+        let name: Arc<str> = "t".into();
+        let (mut one, mut two) = (StickyPartitioner::new(250), StickyPartitioner::new(250));
+        fastrand::seed(7);
+        let a: Vec<i32> = (0..50)
+            .map(|_| one.partition_for_append(&t, Some(&name), 60))
+            .collect();
+        fastrand::seed(7);
+        let b: Vec<i32> = (0..50)
+            .map(|_| {
+                let p = two.partition_of(&t, Some(&name));
+                two.on_append_of(&t, Some(&name), p, 60);
+                p
+            })
+            .collect();
+        assert_eq!(a, b);
+        // Five records of 60 bytes per partition (the fifth crosses 250), never partition 4.
+        assert!(
+            a.chunks(5).all(|c| c.iter().all(|p| *p == c[0] && *p != 4)),
+            "{a:?}"
+        );
+        assert!(a
+            .chunks(5)
+            .zip(a.chunks(5).skip(1))
+            .all(|(x, y)| x[0] != y[0]));
     }
 
     #[test]

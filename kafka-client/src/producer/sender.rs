@@ -326,7 +326,12 @@ impl Shared {
                 name
             }
         };
-        let partition = partition.unwrap_or_else(|| self.sticky.partition_of(topic, Some(&name)));
+        let partition = match partition {
+            Some(p) => p,
+            None => self
+                .sticky
+                .partition_for_append(topic, Some(&name), memory as usize),
+        };
         let tp = TopicPartition {
             topic: name,
             partition,
@@ -347,10 +352,6 @@ impl Shared {
             now,
         ) {
             return Err((e, memory));
-        }
-        if record.partition.is_none() {
-            self.sticky
-                .on_append_of(topic, Some(&tp.topic), partition, memory as usize);
         }
         Ok(self.acc.flush_mark() != mark)
     }
