@@ -171,9 +171,8 @@ fn produce(args: ProduceArgs) -> anyhow::Result<ExitCode> {
         }
         // Varied but compressible payload, like ProducerPerformance's random letters. One
         // buffer for the whole run, as ProducerPerformance sends one byte[] and the librdkafka
-        // driver one C buffer: static, so that the per-record clone is a pointer copy as theirs
-        // is (a `Bytes` from a `Vec` counts references with atomic operations). The producer
-        // copies the value into its batch either way.
+        // driver one C buffer: static, so that cloning the record (when a send must wait) is a
+        // pointer copy as theirs is. The producer copies the value into its batch.
         let payload = Bytes::from_static(
             (0..args.record_size)
                 .map(|i| b'a' + ((i * 7 + i / 13) % 26) as u8)
@@ -199,25 +198,17 @@ fn produce(args: ProduceArgs) -> anyhow::Result<ExitCode> {
             );
             b
         };
-        // One name for every record, as a Java application passes one `String` and a
-        // librdkafka one a topic handle: each record clones the pointer.
         let topic: std::sync::Arc<str> = args.topic.as_str().into();
+        // One record, sent a million times: `try_send_with_callback` copies it into a batch
+        // (as librdkafka copies a message given RD_KAFKA_MSG_F_COPY), and only a send that has
+        // to wait takes a record of its own.
+        let rec = ProducerRecord::new(topic, payload);
         let start = Instant::now();
         for i in 0..args.records {
-            // Every field spelled out: `..Default::default()` would build and drop a default
-            // `Arc<str>` topic, two atomic operations per record.
-            let rec = ProducerRecord {
-                topic: topic.clone(),
-                partition: None,
-                key: None,
-                value: Some(payload.clone()),
-                headers: Vec::new(),
-                timestamp: None,
-            };
             // Queued without waiting when it can be (as the librdkafka driver calls
             // rd_kafka_produce and polls only on QUEUE_FULL); `send_with_callback` waits for
             // buffer memory or metadata when it cannot.
-            match producer.try_send_with_callback(rec, on_delivery) {
+            match producer.try_send_with_callback(&rec, on_delivery) {
                 Ok(()) => {
                     // This loop must let the producer's I/O task run on the one thread it
                     // shares with it: count against tokio's cooperative budget (one unit per
@@ -226,8 +217,8 @@ fn produce(args: ProduceArgs) -> anyhow::Result<ExitCode> {
                         tokio::task::consume_budget().await;
                     }
                 }
-                Err(TrySendError::WouldBlock((rec, callback))) => {
-                    producer.send_with_callback(rec, callback).await?
+                Err(TrySendError::WouldBlock(callback)) => {
+                    producer.send_with_callback(rec.clone(), callback).await?
                 }
                 Err(TrySendError::Failed(e)) => return Err(e.into()),
             }

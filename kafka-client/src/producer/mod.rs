@@ -76,8 +76,8 @@ impl std::fmt::Debug for Shared {
 #[derive(Debug)]
 pub enum TrySendError<T> {
     /// Queueing it would mean waiting: for buffer memory, for the topic's metadata, or for a
-    /// custom partitioner. What was passed in comes back (the record, and the callback if any);
-    /// [`Producer::send`] waits for these.
+    /// custom partitioner ([`Producer::send`] waits for these). The callback comes back, not
+    /// called (`()` for `try_send`).
     WouldBlock(T),
     /// It cannot be sent: too large, a partition that does not exist, the producer closed.
     Failed(KafkaError),
@@ -186,49 +186,43 @@ impl Producer {
         self.enqueue(record, CallbackOnce(callback)).await
     }
 
-    /// [`send`](Self::send) without waiting: queues the record if that needs no wait, else
-    /// hands it back ([`TrySendError::WouldBlock`]: buffer memory is short, the topic's
-    /// metadata is not at hand, or a custom partitioner is set). For sending from code that
-    /// cannot `.await`, or a loop that sends many records and awaits only when it must (as
-    /// librdkafka's `rd_kafka_produce` returns `QUEUE_FULL`, or franz-go's `TryProduce`).
+    /// [`send`](Self::send) without waiting: queues a copy of the record if that needs no
+    /// wait, else refuses ([`TrySendError::WouldBlock`]: buffer memory is short, the topic's
+    /// metadata is not at hand, or a custom partitioner is set; `send` waits for these). The
+    /// record is borrowed, its bytes copied into a batch: one record can be sent again and
+    /// again, as librdkafka copies a message given `RD_KAFKA_MSG_F_COPY`. For code that cannot
+    /// `.await`, or a loop that sends many records and awaits only when it must (as
+    /// `rd_kafka_produce` returns `QUEUE_FULL`, or franz-go's `TryProduce`).
     ///
     /// It never yields: on a current-thread runtime, a loop of `try_send` calls must await
     /// something now and then (a [`send`](Self::send) after `WouldBlock`, or
     /// `tokio::task::consume_budget`) for the producer's I/O task to run.
-    // The record comes back by value (as tokio's `TrySendError<T>` gives the message back):
-    // boxing it would allocate on every refusal.
-    #[allow(clippy::result_large_err)]
     pub fn try_send(
         &self,
-        record: ProducerRecord,
-    ) -> std::result::Result<DeliveryFuture, TrySendError<ProducerRecord>> {
+        record: &ProducerRecord,
+    ) -> std::result::Result<DeliveryFuture, TrySendError<()>> {
         let (tx, rx) = oneshot::channel();
-        match self.try_enqueue(&record, Notify::Future(tx)) {
+        match self.try_enqueue(record, Notify::Future(tx)) {
             Ok(_) => Ok(DeliveryFuture { rx }),
-            Err(TrySendError::WouldBlock(_)) => Err(TrySendError::WouldBlock(record)),
+            Err(TrySendError::WouldBlock(_)) => Err(TrySendError::WouldBlock(())),
             Err(TrySendError::Failed(e)) => Err(TrySendError::Failed(e)),
         }
     }
 
     /// [`send_with_callback`](Self::send_with_callback) without waiting, as
-    /// [`try_send`](Self::try_send): the record and the callback come back when queueing it
-    /// would need a wait.
-    // The record comes back by value (as tokio's `TrySendError<T>` gives the message back):
-    // boxing it would allocate on every refusal.
-    #[allow(clippy::result_large_err)]
+    /// [`try_send`](Self::try_send): the callback comes back, not called, when queueing the
+    /// record would need a wait.
     pub fn try_send_with_callback<F>(
         &self,
-        record: ProducerRecord,
+        record: &ProducerRecord,
         callback: F,
-    ) -> std::result::Result<(), TrySendError<(ProducerRecord, F)>>
+    ) -> std::result::Result<(), TrySendError<F>>
     where
         F: FnOnce(Result<RecordMetadata>) + Send + 'static,
     {
-        match self.try_enqueue(&record, CallbackOnce(callback)) {
+        match self.try_enqueue(record, CallbackOnce(callback)) {
             Ok(_) => Ok(()),
-            Err(TrySendError::WouldBlock(CallbackOnce(f))) => {
-                Err(TrySendError::WouldBlock((record, f)))
-            }
+            Err(TrySendError::WouldBlock(CallbackOnce(f))) => Err(TrySendError::WouldBlock(f)),
             Err(TrySendError::Failed(e)) => Err(TrySendError::Failed(e)),
         }
     }

@@ -8,8 +8,11 @@
 //! and the previous batch of the partition may now be full). A channel message per record cost
 //! more than building the record into its batch.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use kafka_protocol::codec::Uuid;
@@ -374,6 +377,46 @@ enum Event {
     MetadataDone,
 }
 
+/// A produce request on its way: where it went, its batches, and its response to come.
+struct InFlightRequest {
+    node: i32,
+    batches: Vec<(u64, TopicPartition)>,
+    response: Pin<Box<dyn Future<Output = Result<Option<ProduceResponse>>> + Send>>,
+}
+
+/// A produce request's outcome, as [`poll_requests`] hands it over.
+struct Answered {
+    node: i32,
+    batches: Vec<(u64, TopicPartition)>,
+    result: Result<Option<ProduceResponse>>,
+}
+
+/// Every request answered by now, in the order they were sent; pending while none is. The I/O
+/// task's waker is each response's, so an answer wakes the task that handles it. At most
+/// `max.in.flight.requests.per.connection` per broker are here: polling them all is cheap.
+fn poll_requests(requests: &mut Vec<InFlightRequest>, cx: &mut Context<'_>) -> Poll<Vec<Answered>> {
+    let mut answered = Vec::new();
+    let mut i = 0;
+    while i < requests.len() {
+        match requests[i].response.as_mut().poll(cx) {
+            Poll::Ready(result) => {
+                let r = requests.remove(i);
+                answered.push(Answered {
+                    node: r.node,
+                    batches: r.batches,
+                    result,
+                });
+            }
+            Poll::Pending => i += 1,
+        }
+    }
+    if answered.is_empty() {
+        Poll::Pending
+    } else {
+        Poll::Ready(answered)
+    }
+}
+
 pub(crate) struct Sender {
     client: Client,
     config: ProducerConfig,
@@ -383,9 +426,13 @@ pub(crate) struct Sender {
     /// kept as it came rather than copied into one (each element is ~100 bytes, per record).
     done: Vec<Completed<Token>>,
     memory: Arc<Semaphore>,
-    conns: HashMap<i32, Arc<BrokerConnection>>,
+    conns: FastMap<i32, Arc<BrokerConnection>>,
     connecting: HashSet<i32>,
-    node_in_flight: HashMap<i32, usize>,
+    node_in_flight: FastMap<i32, usize>,
+    /// Produce requests awaiting their responses, polled by the I/O task itself: a task
+    /// spawned per request, and the channel message it sent back, cost more per request than
+    /// the producer's own handling of the answer (one request per batch with one partition).
+    requests: Vec<InFlightRequest>,
     events_tx: mpsc::UnboundedSender<Event>,
     events_rx: mpsc::UnboundedReceiver<Event>,
     flush_waiters: Vec<(u64, oneshot::Sender<()>)>,
@@ -418,9 +465,10 @@ impl Sender {
             client,
             config,
             memory,
-            conns: HashMap::new(),
+            conns: FastMap::default(),
             connecting: HashSet::new(),
-            node_in_flight: HashMap::new(),
+            node_in_flight: FastMap::default(),
+            requests: Vec::new(),
             events_tx,
             events_rx,
             flush_waiters: Vec::new(),
@@ -435,15 +483,24 @@ impl Sender {
     pub(crate) async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
         let mut commands_open = true;
         let woken = self.wake.clone();
+        // One timer, moved when the next deadline changes: a new `Sleep` per turn registered
+        // and cleared a timer entry each time.
+        let mut timer = Box::pin(tokio::time::sleep(Duration::ZERO));
         loop {
             let wake = self.next_wake();
-            let sleep = async {
-                match wake {
-                    Some(t) => tokio::time::sleep_until(t.into()).await,
-                    None => std::future::pending().await,
+            if let Some(t) = wake {
+                let t = tokio::time::Instant::from_std(t);
+                if timer.deadline() != t {
+                    timer.as_mut().reset(t);
                 }
-            };
+            }
+            let requests = &mut self.requests;
             tokio::select! {
+                answered = std::future::poll_fn(|cx| poll_requests(requests, cx)) => {
+                    for a in answered {
+                        self.answered(a.node, a.batches, a.result);
+                    }
+                }
                 cmd = commands.recv(), if commands_open => match cmd {
                     Some(cmd) => {
                         self.command(cmd);
@@ -471,7 +528,7 @@ impl Sender {
                     }
                 }
                 () = woken.notified() => {}
-                () = sleep => {}
+                () = &mut timer, if wake.is_some() => {}
             }
             let stop = self.step();
             let done = std::mem::take(&mut self.done);
@@ -537,12 +594,7 @@ impl Sender {
                 node,
                 batches,
                 result,
-            } => {
-                if let Some(n) = self.node_in_flight.get_mut(&node) {
-                    *n = n.saturating_sub(1);
-                }
-                self.response(node, batches, result);
-            }
+            } => self.answered(node, batches, result),
             Event::ProducerId(r) => {
                 self.producer_id_pending = false;
                 match r {
@@ -563,6 +615,19 @@ impl Sender {
                 self.last_metadata = Some(Instant::now());
             }
         }
+    }
+
+    /// A produce request to `node` is answered (or failed).
+    fn answered(
+        &mut self,
+        node: i32,
+        batches: Vec<(u64, TopicPartition)>,
+        result: Result<Option<ProduceResponse>>,
+    ) {
+        if let Some(n) = self.node_in_flight.get_mut(&node) {
+            *n = n.saturating_sub(1);
+        }
+        self.response(node, batches, result);
     }
 
     fn response(
@@ -815,21 +880,16 @@ impl Sender {
         // Submitted here, synchronously, so requests reach the wire in drain order.
         let pending = conn.submit(&produce, version, expects_response, timeout);
         *self.node_in_flight.entry(req.node).or_insert(0) += 1;
-        let tx = self.events_tx.clone();
         let node = req.node;
         match pending {
-            Ok(p) => {
-                tokio::spawn(async move {
-                    let result = p.wait().await;
-                    let _ = tx.send(Event::Response {
-                        node,
-                        batches,
-                        result,
-                    });
-                });
-            }
+            Ok(p) => self.requests.push(InFlightRequest {
+                node,
+                batches,
+                response: Box::pin(p.wait()),
+            }),
+            // Reported through the event channel: the shared lock is held here.
             Err(e) => {
-                let _ = tx.send(Event::Response {
+                let _ = self.events_tx.send(Event::Response {
                     node,
                     batches,
                     result: Err(e),

@@ -334,49 +334,52 @@ async fn full_buffer_blocks_then_fails_after_max_block() {
     assert!(matches!(err, KafkaError::Closed), "{err}");
 }
 
-/// `try_send` queues what needs no wait and hands back, untouched, what would: a topic whose
-/// metadata is not at hand yet, a full buffer; a record too large fails outright.
+/// `try_send` queues a copy of what needs no wait and refuses, handing the callback back, what
+/// would: a topic whose metadata is not at hand yet, a full buffer; a record too large fails
+/// outright.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn try_send_queues_without_waiting_and_hands_back_what_would_wait() {
     use kafka_client::producer::TrySendError;
     use std::sync::{Arc, Mutex};
     let topic = common::unique_topic("trysend");
-    create(&topic, 1).await;
+    let admin = create(&topic, 1).await;
     let config = ProducerConfig::new(common::broker())
         .buffer_memory(16_384)
         .batch_size(16_384)
         .linger(Duration::from_secs(60));
     let producer = Producer::connect(config).await.unwrap();
     let record = |i: u8| ProducerRecord::new(topic.clone(), vec![i; 5000]);
-    // The topic was never looked up: the record comes back as it was.
-    let first = match producer.try_send(record(0)) {
-        Err(TrySendError::WouldBlock(r)) => r,
-        other => panic!("expected WouldBlock, got {other:?}"),
-    };
-    assert_eq!(first, record(0));
-    let d0 = producer.send(first).await.unwrap();
-    // Now known: two more fit the 16 kB buffer, the fourth would wait for memory.
+    // The topic was never looked up: refused, nothing queued.
+    assert!(matches!(
+        producer.try_send(&record(0)),
+        Err(TrySendError::WouldBlock(()))
+    ));
+    let d0 = producer.send(record(0)).await.unwrap();
+    // Now known: two more fit the 16 kB buffer (one record, sent twice), the fourth would wait
+    // for memory.
     let delivered = Arc::new(Mutex::new(Vec::new()));
     let callback = |i: u8| {
         let delivered = delivered.clone();
         move |r: kafka_client::Result<kafka_client::producer::RecordMetadata>| {
-            let r = r.map(|m| m.offset).map_err(|e| e.to_string());
+            let r = r
+                .map(|m| (m.offset, m.partition))
+                .map_err(|e| e.to_string());
             delivered.lock().unwrap().push((i, r))
         }
     };
+    let again = record(1);
     for i in 1..3 {
-        if let Err(e) = producer.try_send_with_callback(record(i), callback(i)) {
+        if let Err(e) = producer.try_send_with_callback(&again, callback(i)) {
             panic!("record {i}: {e}");
         }
     }
-    let (back, back_callback) = match producer.try_send_with_callback(record(3), callback(3)) {
-        Err(TrySendError::WouldBlock(x)) => x,
+    let back_callback = match producer.try_send_with_callback(&record(3), callback(3)) {
+        Err(TrySendError::WouldBlock(f)) => f,
         Err(e) => panic!("expected WouldBlock, got {e}"),
         Ok(()) => panic!("a full buffer queued a record"),
     };
-    assert_eq!(back, record(3));
     // Too large for buffer.memory: an error, not a wait.
-    match producer.try_send(ProducerRecord::new(topic.clone(), vec![0u8; 20_000])) {
+    match producer.try_send(&ProducerRecord::new(topic.clone(), vec![0u8; 20_000])) {
         Err(TrySendError::Failed(KafkaError::RecordTooLarge { property, .. })) => {
             assert_eq!(property, "buffer.memory")
         }
@@ -386,19 +389,28 @@ async fn try_send_queues_without_waiting_and_hands_back_what_would_wait() {
     assert!(delivered.lock().unwrap().is_empty());
     producer.flush().await;
     assert_eq!(d0.await.unwrap().offset, 0);
-    assert_eq!(*delivered.lock().unwrap(), [(1, Ok(1)), (2, Ok(2))]);
-    // The memory is back: the handed-back record and callback go through as they are.
-    if let Err(e) = producer.try_send_with_callback(back, back_callback) {
-        panic!("handed-back record: {e}");
+    assert_eq!(
+        *delivered.lock().unwrap(),
+        [(1, Ok((1, 0))), (2, Ok((2, 0)))]
+    );
+    // The memory is back: the handed-back callback goes through with the record.
+    if let Err(e) = producer.try_send_with_callback(&record(3), back_callback) {
+        panic!("handed-back callback: {e}");
     }
     producer.flush().await;
     assert_eq!(
         *delivered.lock().unwrap(),
-        [(1, Ok(1)), (2, Ok(2)), (3, Ok(3))]
+        [(1, Ok((1, 0))), (2, Ok((2, 0))), (3, Ok((3, 0)))]
     );
+    // What was written: the borrowed record twice, as given.
+    let end = admin
+        .list_offsets(&topic, &[(0, OffsetSpec::Latest)])
+        .await
+        .unwrap();
+    assert_eq!(end[0].offset, 4);
     producer.close().await;
     assert!(matches!(
-        producer.try_send(record(4)),
+        producer.try_send(&record(4)),
         Err(TrySendError::Failed(KafkaError::Closed))
     ));
 }
