@@ -76,8 +76,9 @@ impl std::fmt::Debug for Shared {
 #[derive(Debug)]
 pub enum TrySendError<T> {
     /// Queueing it would mean waiting: for buffer memory, for the topic's metadata, or for a
-    /// custom partitioner ([`Producer::send`] waits for these). The callback comes back, not
-    /// called (`()` for `try_send`).
+    /// custom partitioner ([`Producer::send`] waits for these). Also for a record naming a
+    /// partition the metadata at hand lacks: `send` looks again, and fails if it still does.
+    /// The callback comes back, not called (`()` for `try_send`).
     WouldBlock(T),
     /// It cannot be sent: too large, a partition that does not exist, the producer closed.
     Failed(KafkaError),
