@@ -75,10 +75,10 @@ impl std::fmt::Debug for Shared {
 /// Why [`Producer::try_send`] or [`Producer::try_send_with_callback`] did not queue a record.
 #[derive(Debug)]
 pub enum TrySendError<T> {
-    /// Queueing it would mean waiting: for buffer memory, for the topic's metadata, or for a
-    /// custom partitioner ([`Producer::send`] waits for these). Also for a record naming a
-    /// partition the metadata at hand lacks: `send` looks again, and fails if it still does.
-    /// The callback comes back, not called (`()` for `try_send`).
+    /// Queueing it would mean waiting: for buffer memory or for the topic's metadata
+    /// ([`Producer::send`] waits for these). Also for a record naming (or a custom partitioner
+    /// choosing) a partition the metadata at hand lacks: `send` looks again, and fails if it
+    /// still does. The callback comes back, not called (`()` for `try_send`).
     WouldBlock(T),
     /// It cannot be sent: too large, a partition that does not exist, the producer closed.
     Failed(KafkaError),
@@ -188,8 +188,8 @@ impl Producer {
     }
 
     /// [`send`](Self::send) without waiting: queues a copy of the record if that needs no
-    /// wait, else refuses ([`TrySendError::WouldBlock`]: buffer memory is short, the topic's
-    /// metadata is not at hand, or a custom partitioner is set; `send` waits for these). The
+    /// wait, else refuses ([`TrySendError::WouldBlock`]: buffer memory is short, or the topic's
+    /// metadata is not at hand; `send` waits for these). The
     /// record is borrowed, its bytes copied into a batch: one record can be sent again and
     /// again, as librdkafka copies a message given `RD_KAFKA_MSG_F_COPY`. For code that cannot
     /// `.await`, or a loop that sends many records and awaits only when it must (as
@@ -249,22 +249,32 @@ impl Producer {
         Ok(size)
     }
 
-    /// The fast path: the topic of the previous send, buffer memory free, no custom
-    /// partitioner. One lock for the lookup and the append, no timer, no clock read but the
-    /// record's. `Ok(true)` when `send` should count against tokio's cooperative budget.
+    /// The fast path: the topic of the previous send, buffer memory free. One lock for the
+    /// lookup and the append (two with a custom partitioner, which runs between them), no
+    /// timer, no clock read but the record's. `Ok(true)` when `send` should count against tokio's cooperative budget.
     fn try_enqueue<N: IntoNotify>(
         &self,
         record: &ProducerRecord,
         notify: N,
     ) -> std::result::Result<bool, TrySendError<N>> {
         let size = self.check_size(record).map_err(TrySendError::Failed)?;
-        if self.inner.partitioner.is_some() {
-            return Err(TrySendError::WouldBlock(notify));
-        }
         let permits = u32::try_from(size).unwrap_or(u32::MAX);
         let generation = self.inner.client.cluster_generation();
+        let chosen = match &self.inner.partitioner {
+            Some(p) if record.partition.is_none() => {
+                // User code: it runs outside the producer's lock (as Java calls its partitioner
+                // before the accumulator), on the metadata the fast path would use.
+                let known = sender::lock(&self.inner.shared).known_topic(&record.topic, generation);
+                let Some(topic) = known else {
+                    return Err(TrySendError::WouldBlock(notify));
+                };
+                p.partition(&topic, record.key.as_deref(), record.value.as_deref())
+            }
+            _ => None,
+        };
         let now = sender::lock(&self.inner.shared).try_append_now(
             record,
+            chosen,
             notify,
             generation,
             &self.inner.memory,
@@ -308,7 +318,7 @@ impl Producer {
     }
 
     /// `send` when the fast path could not append: the topic may need metadata, buffer memory
-    /// may need waiting for (both up to `max.block.ms`), or a custom partitioner chooses.
+    /// may need waiting for (both up to `max.block.ms`).
     async fn enqueue_slow(
         &self,
         record: ProducerRecord,
@@ -320,27 +330,35 @@ impl Producer {
         // Taken only where a wait may begin: a clock read per record is measurable.
         let mut start: Option<Instant> = None;
         let topic = self.topic(&record.topic, cfg.max_block, &mut start).await?;
-        let partition = match record.partition {
-            Some(p) => {
-                if p < 0 || p as usize >= topic.partitions.len() {
-                    return Err(KafkaError::InvalidArgument(format!(
-                        "partition {p} of topic {} does not exist ({} partitions)",
-                        record.topic,
-                        topic.partitions.len()
-                    )));
+        let partition =
+            match record.partition {
+                Some(p) => {
+                    if p < 0 || p as usize >= topic.partitions.len() {
+                        return Err(KafkaError::InvalidArgument(format!(
+                            "partition {p} of topic {} does not exist ({} partitions)",
+                            record.topic,
+                            topic.partitions.len()
+                        )));
+                    }
+                    Some(p)
                 }
-                Some(p)
-            }
-            None => self
-                .inner
-                .partitioner
-                .as_ref()
-                .and_then(|p| p.partition(&topic, record.key.as_deref(), record.value.as_deref()))
-                .or_else(|| match (&record.key, cfg.partitioner_ignore_keys) {
-                    (Some(k), false) => Some(keyed_partition(&topic, k)),
-                    _ => None,
-                }),
-        };
+                None => match self.inner.partitioner.as_ref().and_then(|p| {
+                    p.partition(&topic, record.key.as_deref(), record.value.as_deref())
+                }) {
+                    Some(p) if p < 0 || p as usize >= topic.partitions.len() => {
+                        return Err(KafkaError::InvalidArgument(format!(
+                            "the partitioner chose partition {p} of topic {}, which has {}",
+                            record.topic,
+                            topic.partitions.len()
+                        )));
+                    }
+                    Some(p) => Some(p),
+                    None => match (&record.key, cfg.partitioner_ignore_keys) {
+                        (Some(k), false) => Some(keyed_partition(&topic, k)),
+                        _ => None,
+                    },
+                },
+            };
         let mut acquired = self.inner.memory.try_acquire_many(permits);
         if matches!(acquired, Err(tokio::sync::TryAcquireError::NoPermits)) {
             // The fast path's unused credit first: waiting for permits that sit there would

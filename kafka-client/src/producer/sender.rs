@@ -230,13 +230,25 @@ impl Shared {
         self.sent_topic = Some((generation, name, topic));
     }
 
+    /// The metadata `send` last looked up, if it is `name`'s and the cluster generation is still
+    /// `generation`: what the fast path would use.
+    pub(crate) fn known_topic(&self, name: &Arc<str>, generation: u64) -> Option<Arc<TopicInfo>> {
+        self.sent_topic
+            .as_ref()
+            .filter(|c| c.0 == generation && (Arc::ptr_eq(&c.1, name) || *c.1 == **name))
+            .map(|c| c.2.clone())
+    }
+
     /// `send` without waiting, under the one lock it takes: appends `record` when its topic is
     /// the one `send` last looked up (and the metadata has not changed since, `generation`),
-    /// its partition follows from the record alone (given and valid, keyed, or sticky), and
-    /// `memory` has `permits` free. Anything else hands `notify` back for the slow path.
+    /// its partition follows from the record (given and valid, `chosen` by a custom partitioner
+    /// and valid, keyed, or sticky), and `memory` has `permits` free. Anything else hands
+    /// `notify` back for the slow path.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn try_append_now<N: IntoNotify>(
         &mut self,
         record: &ProducerRecord,
+        chosen: Option<i32>,
         notify: N,
         generation: u64,
         memory: &Semaphore,
@@ -257,14 +269,15 @@ impl Shared {
             }
         };
         let topic = &cached.2;
-        let partition = match (record.partition, &record.key) {
+        let given = record.partition.or(chosen);
+        let partition = match (given, &record.key) {
             (Some(p), _) if p >= 0 && (p as usize) < topic.partitions.len() => Some(p),
             // The slow path reports the error.
             (Some(_), _) => None,
             (None, Some(k)) if !ignore_keys => Some(keyed_partition(topic, k)),
             (None, _) => None,
         };
-        let invalid_partition = record.partition.is_some() && partition.is_none();
+        let invalid_partition = given.is_some() && partition.is_none();
         if invalid_partition || !self.take_memory(memory, permits) {
             self.sent_topic = Some(cached);
             return AppendNow::Later(notify);

@@ -414,3 +414,81 @@ async fn try_send_queues_without_waiting_and_hands_back_what_would_wait() {
         Err(TrySendError::Failed(KafkaError::Closed))
     ));
 }
+
+/// A custom partitioner chooses for `send` and `try_send` alike; returning `None` falls back to
+/// the built-in choice (murmur2 for keyed records); a partition the topic lacks is an error for
+/// `send` and a refusal for `try_send`; a record's own partition wins over the partitioner.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_custom_partitioner_chooses_for_send_and_try_send() {
+    use kafka_client::metadata::TopicInfo;
+    use kafka_client::producer::{keyed_partition, Partitioner, TrySendError};
+
+    /// Values starting with a digit go to that partition; others are left to the built-in
+    /// choice.
+    #[derive(Debug)]
+    struct ByFirstDigit;
+    impl Partitioner for ByFirstDigit {
+        fn partition(&self, _: &TopicInfo, _: Option<&[u8]>, value: Option<&[u8]>) -> Option<i32> {
+            let first = *value?.first()?;
+            first.is_ascii_digit().then(|| i32::from(first - b'0'))
+        }
+    }
+
+    let topic = common::unique_topic("partitioner");
+    create(&topic, 3).await;
+    let config = ProducerConfig::new(common::broker());
+    let producer = Producer::with_client(
+        common::client().await,
+        config,
+        Some(std::sync::Arc::new(ByFirstDigit)),
+    )
+    .unwrap();
+    let partition_of =
+        |d: kafka_client::producer::DeliveryFuture| async move { d.await.unwrap().partition };
+    // The first send looks the topic up (slow path), the next ones take the fast path.
+    let d = producer
+        .send(ProducerRecord::new(topic.clone(), "2-a"))
+        .await
+        .unwrap();
+    assert_eq!(partition_of(d).await, 2);
+    let d = producer
+        .send(ProducerRecord::new(topic.clone(), "1-b"))
+        .await
+        .unwrap();
+    assert_eq!(partition_of(d).await, 1);
+    let d = match producer.try_send(&ProducerRecord::new(topic.clone(), "0-c")) {
+        Ok(d) => d,
+        Err(e) => panic!("try_send: {e}"),
+    };
+    assert_eq!(partition_of(d).await, 0);
+    // No opinion: a keyed record goes where murmur2 puts it.
+    let info = common::client()
+        .await
+        .topic(&topic, Duration::from_secs(10))
+        .await
+        .unwrap();
+    let keyed = ProducerRecord::new(topic.clone(), "x").key("some-key");
+    let d = producer.send(keyed.clone()).await.unwrap();
+    assert_eq!(partition_of(d).await, keyed_partition(&info, b"some-key"));
+    let d = match producer.try_send(&keyed) {
+        Ok(d) => d,
+        Err(e) => panic!("try_send: {e}"),
+    };
+    assert_eq!(partition_of(d).await, keyed_partition(&info, b"some-key"));
+    // The record's own partition wins.
+    let d = producer
+        .send(ProducerRecord::new(topic.clone(), "2-d").partition(1))
+        .await
+        .unwrap();
+    assert_eq!(partition_of(d).await, 1);
+    // Partition 7 of 3: refused without waiting, an error when sent.
+    let beyond = ProducerRecord::new(topic.clone(), "7-e");
+    assert!(matches!(
+        producer.try_send(&beyond),
+        Err(TrySendError::WouldBlock(()))
+    ));
+    let err = producer.send(beyond).await.unwrap_err();
+    assert!(matches!(err, KafkaError::InvalidArgument(_)), "{err}");
+    assert!(err.to_string().contains("partition 7"), "{err}");
+    producer.close().await;
+}
