@@ -302,6 +302,9 @@ impl<T> Accumulator<T> {
     }
 
     /// Appends a record to its partition's open batch (opening one if needed).
+    // Inlined into the producer's one caller (per record): as a call it cost ~45 instructions
+    // of argument passing and register saves per record (callgrind).
+    #[inline]
     #[allow(clippy::too_many_arguments)]
     pub fn append(
         &mut self,

@@ -92,6 +92,9 @@ pub(crate) struct Shared {
     /// record carried, and the metadata. A send to the same name while the generation holds
     /// takes the fast path ([`try_append_now`](Self::try_append_now)).
     sent_topic: Option<(u64, Arc<str>, Arc<TopicInfo>)>,
+    /// The partition of the previous append, with the name as in `last_topic`: appends to it
+    /// borrow it rather than build one per record.
+    last_tp: Option<TopicPartition>,
     /// Set by close (or when every handle is gone): later sends fail.
     closing: bool,
     /// Wall clock at `clock_at`: record timestamps come from the monotonic reading `send`
@@ -154,6 +157,7 @@ impl Shared {
             topic_ids: FastMap::default(),
             last_topic: None,
             sent_topic: None,
+            last_tp: None,
             closing: false,
             clock_ms: now_ms(),
             clock_at: now,
@@ -327,38 +331,43 @@ impl Shared {
         if self.closing {
             return Err((KafkaError::Closed, memory));
         }
-        let name: Arc<str> = match &self.last_topic {
-            Some((t, name)) if Arc::ptr_eq(t, topic) => name.clone(),
-            _ => {
-                let name = match self.topic_ids.get_key_value(topic.name.as_str()) {
-                    Some((k, id)) if *id == topic.id => k.clone(),
-                    _ => {
-                        let k: Arc<str> = Arc::from(topic.name.as_str());
-                        self.topic_ids.insert(k.clone(), topic.id);
-                        k
-                    }
-                };
-                self.last_topic = Some((topic.clone(), name.clone()));
-                name
-            }
-        };
-        let partition = match partition {
-            Some(p) => p,
-            None => self
-                .sticky
-                .partition_for_append(topic, Some(&name), memory as usize),
-        };
-        let tp = TopicPartition {
-            topic: name,
-            partition,
-        };
         let ts = match record.timestamp {
             Some(ts) => ts,
             None => self.timestamp(now),
         };
+        if !matches!(&self.last_topic, Some((t, _)) if Arc::ptr_eq(t, topic)) {
+            let name = match self.topic_ids.get_key_value(topic.name.as_str()) {
+                Some((k, id)) if *id == topic.id => k.clone(),
+                _ => {
+                    let k: Arc<str> = Arc::from(topic.name.as_str());
+                    self.topic_ids.insert(k.clone(), topic.id);
+                    k
+                }
+            };
+            self.last_topic = Some((topic.clone(), name));
+        }
+        // Borrowed, not cloned: an `Arc` clone and drop per record are two atomic operations.
+        let name = &self.last_topic.as_ref().expect("set above").1;
+        let partition = match partition {
+            Some(p) => p,
+            None => self
+                .sticky
+                .partition_for_append(topic, Some(name), memory as usize),
+        };
+        if !self
+            .last_tp
+            .as_ref()
+            .is_some_and(|tp| tp.partition == partition && Arc::ptr_eq(&tp.topic, name))
+        {
+            self.last_tp = Some(TopicPartition {
+                topic: name.clone(),
+                partition,
+            });
+        }
+        let tp = self.last_tp.as_ref().expect("set above");
         let mark = self.acc.flush_mark();
         if let Err(e) = self.acc.append(
-            &tp,
+            tp,
             ts,
             record.key.as_deref(),
             record.value.as_deref(),
