@@ -42,7 +42,7 @@ use crate::client::Client;
 use crate::config::ProducerConfig;
 use crate::error::{KafkaError, Result};
 use crate::metadata::TopicInfo;
-use sender::{CallbackOnce, Command, IntoNotify, Notify, Sender, Shared, Token};
+use sender::{CallbackOnce, Command, IntoNotify, Notify, Sender, Shared};
 
 /// Bytes a batch header adds to a record (KIP-98 v2 header).
 const BATCH_OVERHEAD: usize = 61;
@@ -404,7 +404,7 @@ impl Producer {
             &topic,
             partition,
             &record,
-            Token { notify },
+            notify,
             permits,
             Instant::now(),
         );

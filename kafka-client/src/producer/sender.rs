@@ -35,7 +35,8 @@ use crate::error::{KafkaError, Result};
 use crate::metadata::TopicInfo;
 use crate::net::{Backoff, BrokerConnection};
 
-/// How a record's result is delivered.
+/// How a record's result is delivered: the accumulator's completion token for each record
+/// (`buffer.memory` goes back per batch, from the batch's own count).
 pub(crate) enum Notify {
     Future(oneshot::Sender<Result<RecordMetadata>>),
     Callback(Box<dyn FnOnce(Result<RecordMetadata>) + Send>),
@@ -63,15 +64,12 @@ impl<F: FnOnce(Result<RecordMetadata>) + Send + 'static> IntoNotify for Callback
     }
 }
 
-/// A record's completion token: whom to notify. (`buffer.memory` goes back per batch, from the
-/// batch's own count.)
-pub(crate) struct Token {
-    pub(crate) notify: Notify,
-}
-
-impl std::fmt::Debug for Token {
+impl std::fmt::Debug for Notify {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Token").finish_non_exhaustive()
+        f.write_str(match self {
+            Self::Future(_) => "Notify::Future",
+            Self::Callback(_) => "Notify::Callback",
+        })
     }
 }
 
@@ -82,7 +80,7 @@ pub(crate) enum Command {
 
 /// What `send` and the I/O task share: the batches, the sticky partitioner and topic ids.
 pub(crate) struct Shared {
-    acc: Accumulator<Token>,
+    acc: Accumulator<Notify>,
     sticky: StickyPartitioner,
     topic_ids: FastMap<Arc<str>, Uuid>,
     /// The topic of the previous append and its name as kept in `topic_ids`: the same
@@ -239,7 +237,7 @@ impl Shared {
     pub(crate) fn known_topic(&self, name: &Arc<str>, generation: u64) -> Option<Arc<TopicInfo>> {
         self.sent_topic
             .as_ref()
-            .filter(|c| c.0 == generation && (Arc::ptr_eq(&c.1, name) || *c.1 == **name))
+            .filter(|c| is_sent_topic(c, name, generation))
             .map(|c| c.2.clone())
     }
 
@@ -261,12 +259,7 @@ impl Shared {
     ) -> AppendNow<N> {
         // Taken out and put back rather than cloned: no reference count traffic per record.
         let cached = match self.sent_topic.take() {
-            Some(c)
-                if c.0 == generation
-                    && (Arc::ptr_eq(&c.1, &record.topic) || *c.1 == *record.topic) =>
-            {
-                c
-            }
+            Some(c) if is_sent_topic(&c, &record.topic, generation) => c,
             other => {
                 self.sent_topic = other;
                 return AppendNow::Later(notify);
@@ -290,9 +283,7 @@ impl Shared {
             &cached.2,
             partition,
             record,
-            Token {
-                notify: notify.into_notify(),
-            },
+            notify.into_notify(),
             permits,
             Instant::now(),
         );
@@ -324,7 +315,7 @@ impl Shared {
         topic: &Arc<TopicInfo>,
         partition: Option<i32>,
         record: &ProducerRecord,
-        token: Token,
+        token: Notify,
         memory: u32,
         now: Instant,
     ) -> std::result::Result<bool, (KafkaError, u32)> {
@@ -380,6 +371,12 @@ impl Shared {
         }
         Ok(self.acc.flush_mark() != mark)
     }
+}
+
+/// Whether `sent` (see [`Shared::sent_topic`]) is topic `name` at cluster `generation`: by
+/// pointer first, as the application passes the same `Arc` each time.
+fn is_sent_topic(sent: &(u64, Arc<str>, Arc<TopicInfo>), name: &Arc<str>, generation: u64) -> bool {
+    sent.0 == generation && (Arc::ptr_eq(&sent.1, name) || *sent.1 == **name)
 }
 
 /// Locks the shared state; a panic while it was held (a user callback never runs under it)
@@ -446,7 +443,7 @@ pub(crate) struct Sender {
     wake: Arc<Wake>,
     /// Finished records, notified after the shared lock is released: one `Vec` per batch,
     /// kept as it came rather than copied into one (each element is ~100 bytes, per record).
-    done: Vec<Completed<Token>>,
+    done: Vec<Completed<Notify>>,
     memory: Arc<Semaphore>,
     conns: FastMap<i32, Arc<BrokerConnection>>,
     connecting: HashSet<i32>,
@@ -712,14 +709,14 @@ impl Sender {
         }
     }
 
-    fn finish(&mut self, done: Vec<Completed<Token>>) {
+    fn finish(&mut self, done: Vec<Completed<Notify>>) {
         // Memory goes back once per call, not per record: each `add_permits` takes the
         // semaphore's waiter lock.
         let mut freed = 0usize;
         for batch in done {
             freed += batch.memory;
             for (token, r) in batch {
-                notify(token.notify, r);
+                notify(token, r);
             }
         }
         if freed > 0 {
